@@ -1,0 +1,3 @@
+from draftsman_gen.cli import main
+
+main()

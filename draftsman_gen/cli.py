@@ -1,0 +1,63 @@
+"""The command line. Only click is imported here so that `--help` answers at once; each verb
+lives in its own module (cmd_<verb>.py) and is imported when it runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from draftsman_gen import __version__
+
+FORMAT_CHOICE = click.Choice(["text", "json", "github"])
+MODEL_DIR = click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="draftsman-gen")
+def cli() -> None:
+    """Compile event-sourced domain models (YAML) into a standalone Python service.
+
+    \b
+    Typical use:
+      draftsman-gen validate models/bank
+      draftsman-gen build models/bank --out generated/bank
+      draftsman-gen check models/bank --out generated/bank   # in CI
+    """
+
+
+@cli.command()
+@click.argument("model_dir", type=MODEL_DIR)
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True,
+              help="How to print problems: text lines, a JSON list, or GitHub annotations.")
+def validate(model_dir: Path, error_format: str) -> None:
+    """Check MODEL_DIR and print every problem found (exit 0 valid, 1 invalid)."""
+    from draftsman_gen.cmd_validate import run
+
+    sys.exit(run(model_dir, error_format))
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the schema files into this folder instead of printing them.")
+@click.option("--name", "kind", type=click.Choice(
+    ["project", "command", "aggregate", "event", "behavior-flow", "pattern", "expression", "common"]),
+    help="Print only the schema of this file kind.")
+def schema(out_dir: Path | None, kind: str | None) -> None:
+    """Print or write the JSON Schemas of the model files (for editors and CI)."""
+    from draftsman_gen.cmd_schema import run
+
+    sys.exit(run(out_dir, kind))
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        click.echo(f"draftsman-gen: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("This is a bug in draftsman-gen; please report it with the model that "
+                   "caused it.", err=True)
+        sys.exit(3)
