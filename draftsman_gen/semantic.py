@@ -168,12 +168,14 @@ class Checker:
         for name, source in sorted(raw.items()):
             expanded = self._expand_pattern(name, raw, [])
             if expanded is None:
+                self.broken_names.add(name)
                 continue
             try:
                 re.compile(expanded)
             except re.error as exc:
                 self.err(source.loc(("regex",)), "DG304",
                          f"pattern '{name}' is not a valid regular expression: {exc}")
+                self.broken_names.add(name)
                 continue
             self.patterns[name] = ir.Pattern(name, expanded, _loc(source))
 
@@ -248,58 +250,57 @@ class Checker:
     # -- fields --------------------------------------------------------------------------
     def fields(self, source: SourceFile, path: P, data: dict[str, Any], owner: str,
                allow_nested: bool, command: bool) -> dict[str, ir.Field]:
+        """Check field definitions. Every field is returned, also one with a reported problem,
+        so that references to it do not produce follow-up errors."""
         result: dict[str, ir.Field] = {}
         for name, spec in data.items():
             fpath = path + (name,)
-            if not self.name_check(source, name, camel_problem, fpath, key=True):
-                continue
+            self.name_check(source, name, camel_problem, fpath, key=True)
             if isinstance(spec, str):
                 spec = {"type": spec}
-            ftype = spec["type"]
-            nested: tuple[ir.Field, ...] = ()
-            item_class = ""
-            if ftype == "ObjectList":
-                if not allow_nested:
-                    self.err(source.loc(fpath), "DG306", "ObjectList cannot be nested in another ObjectList")
-                    continue
-                if "fields" not in spec:
-                    self.err(source.loc(fpath), "DG306", f"ObjectList field '{name}' needs 'fields'")
-                    continue
+            result[name] = self.field(source, fpath, name, spec, owner, allow_nested, command)
+        return result
+
+    def field(self, source: SourceFile, fpath: P, name: str, spec: dict[str, Any], owner: str,
+              allow_nested: bool, command: bool) -> ir.Field:
+        ftype = spec["type"]
+        nested: tuple[ir.Field, ...] = ()
+        item_class = ""
+        if ftype == "ObjectList":
+            if not allow_nested:
+                self.err(source.loc(fpath), "DG306", "ObjectList cannot be nested in another ObjectList")
+            elif "fields" not in spec:
+                self.err(source.loc(fpath), "DG306", f"ObjectList field '{name}' needs 'fields'")
+            else:
                 nested = tuple(self.fields(source, fpath + ("fields",), spec["fields"], owner,
                                            False, command).values())
-                item_class = owner + name[0].upper() + name[1:] + "Item"
-            elif "fields" in spec:
-                self.err(source.loc(fpath + ("fields",), key=True), "DG306",
-                         f"'fields' is only allowed on ObjectList fields, not on {ftype}")
-                continue
-            pattern = spec.get("pattern")
-            if pattern is not None and pattern not in self.patterns:
-                if pattern not in self.broken_names:
-                    self.err(source.loc(fpath + ("pattern",)), "DG305", f"unknown pattern '{pattern}'"
-                             + _hint(pattern, self.patterns))
-                continue
-            if pattern is not None and ftype != "String":
-                self.err(source.loc(fpath + ("pattern",)), "DG306", "a pattern needs a String field")
-                continue
-            if spec.get("auto-fill") and ftype != "String":
-                self.err(source.loc(fpath + ("auto-fill",)), "DG306", "auto-fill needs a String field")
-                continue
-            has_default = "default" in spec
-            default = spec.get("default")
-            if has_default:
-                problem = value_problem(default, ftype, nested)
-                if problem:
-                    self.err(source.loc(fpath + ("default",)), "DG307", f"default of '{name}': {problem}")
-                    continue
-                if ftype == "Float" and isinstance(default, int):
-                    default = float(default)
-                if pattern and not re.fullmatch(self.patterns[pattern].regex, default):
-                    self.err(source.loc(fpath + ("default",)), "DG307",
-                             f"default of '{name}' does not match pattern {pattern}")
-                    continue
-            result[name] = ir.Field(name, ftype, has_default, default, pattern,
-                                    spec.get("auto-fill"), nested, item_class)
-        return result
+            item_class = owner + name[0].upper() + name[1:] + "Item"
+        elif "fields" in spec:
+            self.err(source.loc(fpath + ("fields",), key=True), "DG306",
+                     f"'fields' is only allowed on ObjectList fields, not on {ftype}")
+        pattern = spec.get("pattern")
+        if pattern is not None and pattern not in self.patterns:
+            if pattern not in self.broken_names:
+                self.err(source.loc(fpath + ("pattern",)), "DG305", f"unknown pattern '{pattern}'"
+                         + _hint(pattern, self.patterns))
+            pattern = None
+        if pattern is not None and ftype != "String":
+            self.err(source.loc(fpath + ("pattern",)), "DG306", "a pattern needs a String field")
+        if spec.get("auto-fill") and ftype != "String":
+            self.err(source.loc(fpath + ("auto-fill",)), "DG306", "auto-fill needs a String field")
+        has_default = "default" in spec
+        default = spec.get("default")
+        if has_default:
+            problem = value_problem(default, ftype, nested)
+            if problem:
+                self.err(source.loc(fpath + ("default",)), "DG307", f"default of '{name}': {problem}")
+            elif pattern and not re.fullmatch(self.patterns[pattern].regex, default):
+                self.err(source.loc(fpath + ("default",)), "DG307",
+                         f"default of '{name}' does not match pattern {pattern}")
+            if ftype == "Float" and isinstance(default, int) and not isinstance(default, bool):
+                default = float(default)
+        return ir.Field(name, ftype, has_default, default, pattern, spec.get("auto-fill"), nested,
+                        item_class)
 
     # -- commands ------------------------------------------------------------------------
     def check_commands(self) -> None:
@@ -336,6 +337,8 @@ class Checker:
             else:
                 agg.flow_files.append(source)
         for folder, agg in sorted(folders.items()):
+            if agg.root is None and any(f"{folder}/root.y" in rel for rel in self.broken):
+                continue
             if agg.root is None:
                 first = (agg.event_files + agg.flow_files)[0]
                 self.err(Location(first.rel), "DG308", f"{folder} has no root.yaml, so '{agg.name}' "
@@ -564,7 +567,9 @@ class FlowChecker:
             self.check_reads()
         if processors_complete and not any(p.kind == "emit-event" for p in processors):
             self.err(("processors",), "DG320", "a behavior flow needs at least one emit-event processor")
-        emitted = {p.event for p in processors if p.kind == "emit-event"} if processors_complete else None
+        emitted: set[str] | None = {p.event for p in processors if p.kind == "emit-event"}
+        if not processors_complete or not emitted:
+            emitted = None
         cases = self.test_cases(triggers, emitted, triggers_complete)
         if not self.ok:
             return None
@@ -687,14 +692,15 @@ class FlowChecker:
             if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
                 if value not in fields:
                     self.err(mpath, "DG316", f"'{value}' is not a field of {source_name}" + _hint(value, fields))
+                    self.declare(target, None)  # still a variable: no follow-up errors
                     continue
                 self.declare(target, fields[value].type)
                 result.append(ir.Mapping(target, value, None))
             else:
                 analysis = self.event_expression(mpath, value, fields, source_name)
+                self.declare(target, None)
                 if analysis is None:
                     continue
-                self.declare(target, None)
                 result.append(ir.Mapping(target, None, analysis.text))
         return result
 

@@ -1,0 +1,2 @@
+def double(flow):
+    flow.doubled = flow.size * 2
