@@ -51,6 +51,39 @@ def schema(out_dir: Path | None, kind: str | None) -> None:
     sys.exit(run(out_dir, kind))
 
 
+OUT_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
+
+
+@cli.command()
+@click.argument("model_dir", type=MODEL_DIR)
+@click.option("--out", "out_dir", type=OUT_DIR, required=True,
+              help="Folder of the generated package (created if missing).")
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
+def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> None:
+    """Validate MODEL_DIR and write the generated service into --out.
+
+    Only files that changed are rewritten; files a previous build wrote that the model no
+    longer produces are removed; files draftsman-gen did not write are never touched.
+    """
+    from draftsman_gen.cmd_build import build as run
+
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache))
+
+
+@cli.command()
+@click.argument("model_dir", type=MODEL_DIR)
+@click.option("--out", "out_dir", type=OUT_DIR, required=True,
+              help="Folder of the committed generated package.")
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
+def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> None:
+    """Exit 1 with a diff when --out is not what MODEL_DIR generates (for CI)."""
+    from draftsman_gen.cmd_build import check as run
+
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache))
+
+
 def main() -> None:
     try:
         cli()

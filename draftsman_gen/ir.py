@@ -122,6 +122,7 @@ class Processor:
     assignments: tuple[Assignment, ...] = ()  # emit-event
     condition: str = ""  # validator
     message: str = ""  # validator: f-string body, braces escaped, placeholders kept
+    message_placeholders: bool = False
     name: str = ""  # set-variable
     expression: str = ""  # set-variable, update-key
     inline: str = ""  # code

@@ -8,8 +8,10 @@ names starting with an underscore are refused, which closes the usual `().__clas
 from __future__ import annotations
 
 import ast
+import io
 import re
 import textwrap
+import tokenize
 from dataclasses import dataclass, field
 
 SAFE_BUILTINS = frozenset(
@@ -52,9 +54,25 @@ def analyze_expression(source: str) -> Analysis:
     except (ValueError, RecursionError, MemoryError):
         result.error = "invalid Python expression"
         return result
-    result.text = ast.unparse(tree.body)
+    result.text = _printable(source.strip(), tree)
     _collect(tree, result)
     return result
+
+
+def _printable(text: str, tree: ast.Expression) -> str:
+    """The user's own spelling when it is one line without comments (it parsed as exactly
+    one expression, so it cannot break out of where it is put); else the re-printed tree."""
+    if "\n" not in text and "\r" not in text and "\\" not in text and not _has_comment(text):
+        return text
+    return ast.unparse(tree.body)
+
+
+def _has_comment(text: str) -> bool:
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return True
+    return any(t.type == tokenize.COMMENT for t in tokens)
 
 
 def analyze_code(source: str) -> Analysis:
@@ -163,6 +181,17 @@ def python_string(value: str) -> str:
     return repr(value)
 
 
-def fstring(body: str) -> str:
-    """An f-string literal for a body built by `message_template`."""
-    return "f" + repr(body)
+def fstring(body: str, has_placeholders: bool) -> str:
+    """A string literal for a body built by `message_template`: an f-string when it has
+    placeholders, else a plain string (with the `{{`/`}}` escapes undone)."""
+    if has_placeholders:
+        return "f" + repr(body)
+    return repr(body.replace("{{", "{").replace("}}", "}"))
+
+
+def negate(expression: str) -> str:
+    """`not (expression)`, written the way a person would: `not x` becomes `x`."""
+    tree = ast.parse(expression, mode="eval").body
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
+        return ast.unparse(tree.operand)
+    return f"not ({expression})"

@@ -723,7 +723,8 @@ class FlowChecker:
                     return None
             if cond is None or problem:
                 return None
-            return ir.Processor(kind, loc, condition=cond.text, message=body)
+            return ir.Processor(kind, loc, condition=cond.text, message=body,
+                                message_placeholders=bool(refs))
         if kind == "set-variable":
             name = data["name"]
             if not self.c.name_check(self.source, name, camel_problem, ppath + ("name",)):

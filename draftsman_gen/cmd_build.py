@@ -1,0 +1,65 @@
+"""`draftsman-gen build MODEL_DIR --out DIR` and `draftsman-gen check ...`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from draftsman_gen.diagnostics import render
+from draftsman_gen.format import Formatter, FormatError, default_cache_dir
+from draftsman_gen.pipeline import compile_model
+from draftsman_gen.writer import check_tree, write_tree
+
+
+def _generate(model_dir: Path, error_format: str, use_cache: bool) -> dict[str, str] | int:
+    result = compile_model(model_dir)
+    if result.model is None:
+        sys.stdout.write(render(result.diagnostics, error_format))
+        return 1
+    from draftsman_gen.generate import generate
+
+    formatter = Formatter(default_cache_dir() if use_cache else None)
+    label = model_dir.resolve().name
+    try:
+        return generate(result.model, label, formatter)
+    except FormatError as exc:
+        click.echo(f"draftsman-gen: internal error: {exc}", err=True)
+        return 3
+
+
+def build(model_dir: Path, out: Path, error_format: str, use_cache: bool) -> int:
+    files = _generate(model_dir, error_format, use_cache)
+    if isinstance(files, int):
+        return files
+    if out.exists() and not out.is_dir():
+        click.echo(f"draftsman-gen: {out} is not a folder", err=True)
+        return 2
+    try:
+        report = write_tree(out, files)
+    except OSError as exc:
+        click.echo(f"draftsman-gen: cannot write {exc.filename}: {exc.strerror}", err=True)
+        return 2
+    for problem in report.problems:
+        click.echo(f"draftsman-gen: {problem}", err=True)
+    if report.problems:
+        return 1
+    click.echo(f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
+               f"{len(report.removed)} removed", err=True)
+    return 0
+
+
+def check(model_dir: Path, out: Path, error_format: str, use_cache: bool) -> int:
+    files = _generate(model_dir, error_format, use_cache)
+    if isinstance(files, int):
+        return files
+    report = check_tree(out, files)
+    if not report.problems:
+        click.echo(f"{out}: up to date ({len(files)} files)", err=True)
+        return 0
+    sys.stdout.write(report.diff)
+    for problem in report.problems:
+        click.echo(f"{out}/{problem}", err=True)
+    click.echo(f"{out} is stale: run `draftsman-gen build {model_dir} --out {out}`", err=True)
+    return 1

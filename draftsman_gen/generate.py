@@ -1,0 +1,18 @@
+"""IR -> {relative path: file text}: plan, render, format. Pure: touches no output folder."""
+
+from __future__ import annotations
+
+from draftsman_gen import ir
+from draftsman_gen.format import Formatter
+from draftsman_gen.plan import plan
+from draftsman_gen.render import render
+
+
+def generate(model: ir.Model, model_label: str, formatter: Formatter) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for output in plan(model, model_label):
+        text = render(output)
+        if output.python:
+            text = formatter.format(text, output.path)
+        files[output.path] = text
+    return files
