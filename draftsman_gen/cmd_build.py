@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from draftsman_gen.diagnostics import render
-from draftsman_gen.format import Formatter, FormatError, default_cache_dir
+from draftsman_gen.format import FormatError, Formatter, default_cache_dir
 from draftsman_gen.pipeline import compile_model
 from draftsman_gen.writer import check_tree, write_tree
 

@@ -149,7 +149,7 @@ def item_classes(fields: tuple[ir.Field, ...], use_zero: bool, lenient: bool) ->
     ]
 
 
-def uses_field_factory(fields: list[dict[str, Any]]) -> bool:
+def uses_field_factory(fields: list[Any]) -> bool:
     return any("field(" in f["decl"] for f in fields)
 
 

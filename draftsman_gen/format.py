@@ -57,10 +57,12 @@ class Formatter:
         import black
 
         self.formatted += 1
-        mode = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=LINE_LENGTH)
+        from black.mode import TargetVersion
+
+        mode = black.Mode(target_versions={TargetVersion.PY311}, line_length=LINE_LENGTH)
         try:
             return black.format_str(text, mode=mode)
-        except Exception as exc:  # noqa: BLE001 - black raises several kinds on bad input
+        except Exception as exc:
             raise FormatError(f"{path}: generated code does not parse: {exc}") from exc
 
     def _read(self, key: str) -> str | None:

@@ -86,6 +86,7 @@ class Event:
     ops: tuple[HandlerOp, ...]
     code: str | None
     loc: Loc
+    code_line: int = 0  # where the handler code starts in the event file
 
 
 @dataclass(frozen=True)

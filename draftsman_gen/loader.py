@@ -6,6 +6,7 @@ spot in the model. Nothing here raises to the caller: problems become diagnostic
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -255,6 +256,6 @@ def _convert(
         # Dates, binary and other YAML-only types have no JSON equivalent: keep their text so
         # the schema reports a precise "expected X" instead of us guessing.
         return str(node.value)
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         return str(node.value)
     return value

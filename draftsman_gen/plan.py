@@ -17,7 +17,6 @@ from draftsman_gen.context import (
     fingerprint,
     header,
     item_classes,
-    pascal,
     py,
     uses_field_factory,
 )
@@ -178,7 +177,7 @@ def _aggregate_base(model: ir.Model, agg: ir.Aggregate, base: dict[str, Any],
 
 def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
     fields = [_field(f, use_zero=True, lenient=True) for f in agg.fields]
-    entities = []
+    entities: list[dict[str, Any]] = []
     for ent in agg.entities:
         efields = [_field(f, use_zero=True, lenient=True) for f in ent.fields]
         entities.append({"name": ent.name, "class": ent.class_name, "key": ent.business_key,
@@ -257,6 +256,7 @@ def _handlers(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
             "type_literal": py(event.name),
             "file": event.loc.file,
             "code": textwrap.indent(event.code, "    ").rstrip("\n") if event.code else "",
+            "code_where": f"{event.loc.file}:{event.code_line}",
             "ops": ops,
         })
     return {

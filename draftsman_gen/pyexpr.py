@@ -125,17 +125,16 @@ def _collect(tree: ast.AST, result: Analysis) -> None:
             if node.attr.startswith("_"):
                 result.private.append((node.attr, node.lineno))
             if isinstance(node.value, ast.Name):
-                sub = None
                 store = isinstance(node.ctx, ast.Store | ast.Del)
-                result.refs.append(Ref(node.value.id, node.attr, sub, node.lineno, store))
+                result.refs.append(Ref(node.value.id, node.attr, None, node.lineno, store))
             elif isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name):
                 inner = node.value
                 assert isinstance(inner.value, ast.Name)
                 store = isinstance(node.ctx, ast.Store | ast.Del)
                 result.refs.append(Ref(inner.value.id, inner.attr, node.attr, node.lineno, store))
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if node.id not in bound:
-                result.names.append((node.id, node.lineno))
+        elif (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+              and node.id not in bound):
+            result.names.append((node.id, node.lineno))
 
 
 def _target_names(target: ast.AST) -> set[str]:

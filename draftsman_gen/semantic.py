@@ -7,10 +7,11 @@ again (one mistake, one message).
 
 from __future__ import annotations
 
+import ast
 import re
-from pathlib import Path
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from draftsman_gen import ir
@@ -294,7 +295,7 @@ class Checker:
             problem = value_problem(default, ftype, nested)
             if problem:
                 self.err(source.loc(fpath + ("default",)), "DG307", f"default of '{name}': {problem}")
-            elif pattern and not re.fullmatch(self.patterns[pattern].regex, default):
+            elif pattern and not re.fullmatch(self.patterns[pattern].regex, str(default)):
                 self.err(source.loc(fpath + ("default",)), "DG307",
                          f"default of '{name}' does not match pattern {pattern}")
             if ftype == "Float" and isinstance(default, int) and not isinstance(default, bool):
@@ -425,8 +426,9 @@ class Checker:
             else:
                 ops = self.handler_ops(source, agg, fields, handler["mapping"])
             self.event_owner.setdefault(name, agg.name)
+            code_line = self.snippet_loc(source, ("handler", "code"), 1).line if code else 0
             agg.events[name] = ir.Event(name, snake(name), agg.name, tuple(fields.values()),
-                                        tuple(ops), code, _loc(source))
+                                        tuple(ops), code, _loc(source), code_line)
 
     def handler_code(self, source: SourceFile, agg: _Aggregate, fields: dict[str, ir.Field]) -> str | None:
         path: P = ("handler", "code")
@@ -662,12 +664,11 @@ class FlowChecker:
         return analysis
 
     def check_call_arity(self, path: P, text: str, expr: ir.KeyExpression) -> None:
-        import ast
-
         for node in ast.walk(ast.parse(text, mode="eval")):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == expr.name:
-                if len(node.args) != len(expr.parameters) or node.keywords:
-                    self.err(path, "DG323", f"key expression '{expr.name}' takes {len(expr.parameters)} "
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id == expr.name
+                    and (len(node.args) != len(expr.parameters) or node.keywords)):
+                self.err(path, "DG323", f"key expression '{expr.name}' takes {len(expr.parameters)} "
                              f"positional argument(s): {', '.join(expr.parameters)}")
 
     def mappings(self, path: P, data: dict[str, Any], fields: dict[str, ir.Field],

@@ -30,7 +30,7 @@ def test_examples_cover_every_construct() -> None:
     for example in EXAMPLES:
         model = compile_model(example).model
         assert model is not None
-        used.update(f"pattern-ref" for c in model.commands for f in c.fields if f.pattern)
+        used.update("pattern-ref" for c in model.commands for f in c.fields if f.pattern)
         used.update("auto-fill" for c in model.commands for f in c.fields if f.auto_fill)
         used.update("default" for c in model.commands for f in c.fields if f.has_default)
         used.update(f"type:{f.type}" for c in model.commands for f in c.fields)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from scratch: a virtualenv in .venv, draftsman-gen installed from
+# this checkout (non-editable, so the tests prove templates and schemas ship in the wheel),
+# then ruff, mypy and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet '.[test]'
+.venv/bin/ruff check draftsman_gen tests
+.venv/bin/mypy
+# Run from the checkout with the installed package (pytest does not put the checkout on sys.path).
+.venv/bin/pytest "$@"
