@@ -39,9 +39,11 @@ def replay(document: AccountDocument, event_type: str, data: dict[str, Any]) -> 
     """Apply a stored event, given by its type name and JSON data."""
     if event_type == "AccountOpened":
         apply_account_opened(document, AccountOpened.from_dict(data))
-    elif event_type == "MoneyDeposited":
+        return
+    if event_type == "MoneyDeposited":
         apply_money_deposited(document, MoneyDeposited.from_dict(data))
-    elif event_type == "MoneyWithdrawn":
+        return
+    if event_type == "MoneyWithdrawn":
         apply_money_withdrawn(document, MoneyWithdrawn.from_dict(data))
-    else:
-        raise ValueError(f"unknown Account event type {event_type!r}")
+        return
+    raise ValueError(f"unknown Account event type {event_type!r}")
