@@ -23,7 +23,7 @@ from draftsman_gen.context import (
 from draftsman_gen.naming import snake
 from draftsman_gen.pyexpr import fstring, negate
 
-STATIC_MODULES = ("store", "runtime", "payload", "service", "testing")
+STATIC_MODULES = ("backup", "payload", "runtime", "service", "store", "testing")
 
 
 def plan(model: ir.Model, model_label: str) -> list[OutputFile]:
@@ -71,6 +71,7 @@ def _base(model: ir.Model, label: str) -> dict[str, Any]:
         "header": header(f"{label}/draftsman.yaml"),
         "model_label": label,
         "package": model.package,
+        "distribution": model.package.replace("_", "-"),
         "project": model.name,
         "service_class": model.name + "Service",
         "env_prefix": env_prefix(model.package),

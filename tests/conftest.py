@@ -17,3 +17,20 @@ def update_golden() -> bool:
 @pytest.fixture(params=EXAMPLES, ids=[p.name for p in EXAMPLES])
 def example_dir(request: pytest.FixtureRequest) -> Path:
     return Path(request.param)
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples built once per session into one folder, importable in-process."""
+    import sys
+
+    from click.testing import CliRunner
+
+    from draftsman_gen.cli import cli
+
+    root = tmp_path_factory.mktemp("generated")
+    for example in EXAMPLES:
+        result = CliRunner().invoke(cli, ["build", str(example), "--out", str(root / example.name)])
+        assert result.exit_code == 0, result.output
+        sys.path.insert(0, str(root / example.name))
+    return root

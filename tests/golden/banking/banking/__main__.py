@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
+from banking.backup import BackupError, target_for
 from banking.payload import PayloadError
 from banking.runtime import Accepted
 from banking.service import BankingService
@@ -45,6 +47,20 @@ def main(argv: list[str] | None = None) -> int:
     history.add_argument("aggregate")
     history.add_argument("key")
     sub.add_parser("dispatch", help="deliver stored domain events to the flows they trigger")
+    sub.add_parser(
+        "purge", help="delete events past their event-ttl (only those a snapshot covers)"
+    )
+    backup = sub.add_parser("backup", help="back up aggregates that have backups enabled")
+    backup.add_argument(
+        "--target",
+        default=os.environ.get("BANKING_BACKUP_TARGET", "backups"),
+        help="folder or s3://bucket/prefix (default: $BANKING_BACKUP_TARGET or ./backups)",
+    )
+    backup.add_argument("--force", action="store_true", help="ignore the backup interval")
+    restore = sub.add_parser("restore", help="recreate instances from a backup")
+    restore.add_argument("aggregate")
+    restore.add_argument("backup", nargs="?", help="backup name (default: the latest)")
+    restore.add_argument("--target", default=os.environ.get("BANKING_BACKUP_TARGET", "backups"))
     args = parser.parse_args(argv)
     try:
         service = BankingService(SQLiteEventStore(args.database))
@@ -82,9 +98,21 @@ def main(argv: list[str] | None = None) -> int:
                     json.dumps({"version": event.version, "type": event.type, "data": event.data})
                 )
             return 0
-        print(json.dumps({"dispatched": service.dispatch()}))
+        if args.verb == "dispatch":
+            print(json.dumps({"dispatched": service.dispatch()}))
+            return 0
+        if args.verb == "purge":
+            print(json.dumps({"deleted": service.purge()}))
+            return 0
+        if args.verb == "backup":
+            print(
+                json.dumps({"backups": service.backup(target_for(args.target), force=args.force)})
+            )
+            return 0
+        restored, skipped = service.restore(target_for(args.target), args.aggregate, args.backup)
+        print(json.dumps({"restored": restored, "skipped": skipped}))
         return 0
-    except PayloadError as exc:
+    except (PayloadError, BackupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

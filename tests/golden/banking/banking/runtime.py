@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,13 +81,15 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class Rejected:
     """Nothing was stored. `reason` is functional, not-found, already-exists, key-taken,
-    already-processed or conflict."""
+    already-processed, conflict, or technical-error (an exception other than FunctionalError
+    in a code processor or handler: a bug, reported with its traceback in `detail`)."""
 
     reason: str
     message: str
     aggregate: str = ""
     key: str = ""
     ok: bool = False
+    detail: str = ""  # the traceback of a technical error
 
 
 Result = Accepted | Rejected
@@ -112,20 +115,9 @@ class Service:
         idem = spec.idempotency_key(payload) if spec.idempotency_key else None
         last = ""
         for _attempt in range(MAX_ATTEMPTS):
-            now = self.clock()
-            if idem is not None and self.store.is_processed(spec.flow, idem, now):
-                return Rejected(
-                    "already-processed", f"{spec.flow}: already processed", spec.aggregate.name, key
-                )
-            if event_id is not None and self.store.is_delivered(event_id, spec.flow):
-                return Rejected(
-                    "already-processed",
-                    f"{spec.flow}: event {event_id} already handled",
-                    spec.aggregate.name,
-                    key,
-                )
             try:
-                return self._attempt(spec, payload, key, idem, event_id, now)
+                with self.store.exclusive():
+                    return self._attempt(spec, payload, key, idem, event_id, self.clock())
             except ConcurrencyError as exc:
                 last = str(exc)
             except DuplicateError:
@@ -151,6 +143,12 @@ class Service:
         now: float,
     ) -> Result:
         agg = spec.aggregate
+        if idem is not None and self.store.is_processed(spec.flow, idem, now):
+            return Rejected("already-processed", f"{spec.flow}: already processed", agg.name, key)
+        if event_id is not None and self.store.is_delivered(event_id, spec.flow):
+            return Rejected(
+                "already-processed", f"{spec.flow}: event {event_id} already handled", agg.name, key
+            )
         aggregate_id = self.store.resolve(agg.name, key)
         if spec.create and aggregate_id is not None:
             return Rejected("already-exists", f"{agg.name} {key!r} already exists", agg.name, key)
@@ -166,6 +164,14 @@ class Service:
             spec.run(flow)
         except FunctionalError as exc:
             return Rejected("functional", str(exc), agg.name, key)
+        except Exception as exc:  # noqa: BLE001 - a bug in model code must not store anything
+            return Rejected(
+                "technical-error",
+                f"{spec.flow}: {type(exc).__name__}: {exc}",
+                agg.name,
+                key,
+                detail=traceback.format_exc(),
+            )
         events = [(e.EVENT_TYPE, e.to_dict()) for e in flow.events]
         commit = Commit(agg.name, aggregate_id, version, recorded=now)
         commit.events = [(uuid.uuid4().hex, name, data) for name, data in events]

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from banking.backup import DAY, BlobTarget, decode, encode, stamp, stamp_time
 from banking.payload import PayloadError
-from banking.registry import AGGREGATES, COMMANDS, TRIGGERS
+from banking.registry import AGGREGATES, BACKUPS, COMMANDS, TRIGGERS
 from banking.runtime import AggregateType, Rejected, Result, Service
-from banking.store import StoredEvent
+from banking.store import Snapshot, StoredEvent
 
 
 @dataclass
@@ -65,3 +66,75 @@ class BankingService(Service):
         agg = self.aggregate(aggregate)
         aggregate_id = self.store.resolve(agg.name, key)
         return [] if aggregate_id is None else self.store.history(agg.name, aggregate_id)
+
+    def purge(self) -> dict[str, int]:
+        """Apply event TTLs: delete events older than `event-ttl` seconds, but only those a
+        snapshot already covers. Also drops expired idempotency records and dispatched outbox
+        rows. Returns the number of rows deleted per aggregate (and "records")."""
+        now = self.clock()
+        deleted: dict[str, int] = {}
+        for agg in AGGREGATES.values():
+            if agg.event_ttl >= 0:
+                deleted[agg.name] = self.store.purge(agg.name, now - agg.event_ttl, agg.fingerprint)
+        deleted["records"] = self.store.purge_records(now)
+        return deleted
+
+    def backup(self, target: BlobTarget, force: bool = False) -> dict[str, str]:
+        """Back up every instance of each aggregate with backups enabled, unless its last
+        backup is younger than the interval (or `force`); delete backups older than the
+        retention. Returns aggregate -> name of the backup written, or why it was skipped."""
+        now = self.clock()
+        report: dict[str, str] = {}
+        for name, (interval_days, retention_days) in sorted(BACKUPS.items()):
+            if interval_days <= 0:
+                continue
+            agg = AGGREGATES[name]
+            existing = target.names(name)
+            times = [t for t in (stamp_time(n) for n in existing) if t is not None]
+            if times and not force and now - max(times) < interval_days * DAY:
+                report[name] = "skipped: the last backup is younger than the interval"
+            else:
+                rows = []
+                for key, aggregate_id in self.store.keys(name):
+                    document, version = self._load(agg, aggregate_id, key)
+                    rows.append(
+                        {
+                            "key": key,
+                            "version": version,
+                            "fingerprint": agg.fingerprint,
+                            "state": agg.document_to_dict(document),
+                        }
+                    )
+                blob = f"{name}/{stamp(now)}.jsonl.gz"
+                target.put(blob, encode(rows))
+                report[name] = blob
+            if retention_days > 0:
+                for old in existing:
+                    taken = stamp_time(old)
+                    if taken is not None and now - taken > retention_days * DAY:
+                        target.delete(old)
+        return report
+
+    def restore(
+        self, target: BlobTarget, aggregate: str, blob: str | None = None
+    ) -> tuple[int, int]:
+        """Recreate instances from a backup (the latest when `blob` is None). Instances whose
+        key already exists are left alone. Returns (restored, skipped)."""
+        agg = self.aggregate(aggregate)
+        if blob is None:
+            names = target.names(agg.name)
+            if not names:
+                raise PayloadError(f"no backups of {agg.name} found")
+            blob = names[-1]
+        restored = skipped = 0
+        for row in decode(target.get(blob), blob):
+            document = agg.document_from_dict(row["state"])
+            agg.set_key(document, str(row["key"]))
+            snapshot = Snapshot(
+                int(row["version"]), agg.fingerprint, agg.document_to_dict(document)
+            )
+            if self.store.restore(agg.name, str(row["key"]), snapshot):
+                restored += 1
+            else:
+                skipped += 1
+        return restored, skipped

@@ -11,6 +11,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,6 +50,7 @@ class Loaded:
     snapshot: dict[str, Any] | None
     snapshot_version: int
     events: list[StoredEvent]
+    migrated: bool = False  # the snapshot has another shape, but purged history leaves no choice
 
     @property
     def version(self) -> int:
@@ -81,6 +83,12 @@ class Commit:
 
 class EventStore(ABC):
     """The storage interface the runtime uses; nothing else touches the database."""
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Run a whole unit of work under the backend's write lock, if it has one. Backends
+        without one (DynamoDB) keep this default and rely on the version check in commit()."""
+        yield
 
     @abstractmethod
     def resolve(self, aggregate: str, key: str) -> str | None:
@@ -117,6 +125,21 @@ class EventStore(ABC):
     @abstractmethod
     def mark_dispatched(self, sequences: list[int]) -> None:
         """Record that outbox rows were delivered."""
+
+    @abstractmethod
+    def purge(self, aggregate: str, recorded_before: float, fingerprint: str) -> int:
+        """Delete events recorded before the time that a current snapshot covers; return how many.
+
+        An event is only deleted when a snapshot with the current fingerprint and a version at
+        or above the event's exists, so an instance's state can always be rebuilt."""
+
+    @abstractmethod
+    def purge_records(self, now: float) -> int:
+        """Delete expired idempotency records and dispatched outbox rows; return how many."""
+
+    @abstractmethod
+    def restore(self, aggregate: str, key: str, snapshot: Snapshot) -> bool:
+        """Create an instance from a backed-up state; False (and no change) if the key exists."""
 
     @abstractmethod
     def close(self) -> None:
@@ -172,7 +195,8 @@ class SQLiteEventStore(EventStore):
             raise ValueError(
                 f"{SYNCHRONOUS_ENV} must be one of {sorted(_SYNCHRONOUS)}, not {level!r}"
             )
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._exclusive = False  # inside exclusive(): statements join its transaction
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -183,15 +207,55 @@ class SQLiteEventStore(EventStore):
         self._db.executescript(_SCHEMA)
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def exclusive(self) -> Iterator[None]:
+        """Hold SQLite's write lock for a whole unit of work (load, run, commit), so that
+        writers queue instead of conflicting. Reads by other connections go on (WAL)."""
         with self._lock:
+            if self._exclusive:
+                yield
+                return
             self._db.execute("BEGIN IMMEDIATE")
+            self._exclusive = True
             try:
-                yield self._db
+                yield
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._exclusive = False
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write that happens completely or not at all (a savepoint inside exclusive())."""
+        with self._lock:
+            begin, done, undo = (
+                ("SAVEPOINT write", "RELEASE write", "ROLLBACK TO write; RELEASE write")
+                if self._exclusive
+                else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+            )
+            self._db.execute(begin)
+            try:
+                yield self._db
+            except BaseException:
+                for statement in undo.split("; "):
+                    self._db.execute(statement)
+                raise
+            self._db.execute(done)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One consistent view of the database for several SELECTs."""
+        with self._lock:
+            if self._exclusive:
+                yield self._db
+                return
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
 
     def resolve(self, aggregate: str, key: str) -> str | None:
         with self._lock:
@@ -201,22 +265,35 @@ class SQLiteEventStore(EventStore):
         return None if row is None else str(row[0])
 
     def load(self, aggregate: str, aggregate_id: str, fingerprint: str) -> Loaded:
-        with self._lock:
-            row = self._db.execute(
+        with self._read() as db:
+            row = db.execute(
                 "SELECT version, fingerprint, data FROM snapshots WHERE aggregate = ? AND id = ?",
                 (aggregate, aggregate_id),
             ).fetchone()
             snapshot = None
             after = 0
-            if row is not None and row[1] == fingerprint:
-                after, snapshot = int(row[0]), json.loads(row[2])
-            rows = self._db.execute(
+            migrated = False
+            # A snapshot of another shape is ignored while the full history exists; once
+            # events were purged it is the only record, and is read leniently.
+            if row is not None and (
+                row[1] == fingerprint or self._history_purged(db, aggregate, aggregate_id)
+            ):
+                after, snapshot, migrated = int(row[0]), json.loads(row[2]), row[1] != fingerprint
+            rows = db.execute(
                 "SELECT event_id, type, data, version, recorded FROM events "
                 "WHERE aggregate = ? AND id = ? AND version > ? ORDER BY version",
                 (aggregate, aggregate_id, after),
             ).fetchall()
         events = [StoredEvent(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
-        return Loaded(snapshot, after, events)
+        return Loaded(snapshot, after, events, migrated)
+
+    @staticmethod
+    def _history_purged(db: sqlite3.Connection, aggregate: str, aggregate_id: str) -> bool:
+        row = db.execute(
+            "SELECT MIN(version) FROM events WHERE aggregate = ? AND id = ?",
+            (aggregate, aggregate_id),
+        ).fetchone()
+        return row[0] is None or row[0] > 1
 
     def commit(self, commit: Commit) -> None:
         try:
@@ -349,6 +426,46 @@ class SQLiteEventStore(EventStore):
             db.executemany(
                 "UPDATE outbox SET dispatched = 1 WHERE seq = ?", [(s,) for s in sequences]
             )
+
+    def purge(self, aggregate: str, recorded_before: float, fingerprint: str) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM events WHERE aggregate = ? AND recorded < ? AND version <= "
+                "(SELECT s.version FROM snapshots AS s WHERE s.aggregate = events.aggregate "
+                "AND s.id = events.id AND s.fingerprint = ?)",
+                (aggregate, recorded_before, fingerprint),
+            )
+            return cursor.rowcount
+
+    def purge_records(self, now: float) -> int:
+        with self._write() as db:
+            expired = db.execute("DELETE FROM idempotency WHERE expires <= ?", (now,)).rowcount
+            sent = db.execute("DELETE FROM outbox WHERE dispatched = 1").rowcount
+            return expired + sent
+
+    def restore(self, aggregate: str, key: str, snapshot: Snapshot) -> bool:
+        with self._write() as db:
+            if db.execute(
+                "SELECT 1 FROM keychain WHERE aggregate = ? AND key = ?", (aggregate, key)
+            ).fetchone():
+                return False
+            aggregate_id = uuid.uuid4().hex
+            db.execute(
+                "INSERT INTO keychain (aggregate, key, id) VALUES (?, ?, ?)",
+                (aggregate, key, aggregate_id),
+            )
+            db.execute(
+                "INSERT INTO snapshots (aggregate, id, version, fingerprint, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    aggregate,
+                    aggregate_id,
+                    snapshot.version,
+                    snapshot.fingerprint,
+                    json.dumps(snapshot.data),
+                ),
+            )
+            return True
 
     def close(self) -> None:
         with self._lock:

@@ -105,7 +105,7 @@ class FlowCase:
 
     def _accepted(self, result: Result) -> Accepted:
         if isinstance(result, Rejected):
-            self.fail(f"the flow was rejected ({result.reason}): {result.message}")
+            self.fail(f"the flow was rejected ({result.reason}): {result.message}\n{result.detail}")
         assert isinstance(result, Accepted)
         return result
 
