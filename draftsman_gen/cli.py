@@ -60,7 +60,9 @@ OUT_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
               help="Folder of the generated package (created if missing).")
 @click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
-def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> None:
+@click.option("--full", is_flag=True,
+              help="Regenerate even when the manifest says model and generator are unchanged.")
+def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool) -> None:
     """Validate MODEL_DIR and write the generated service into --out.
 
     Only files that changed are rewritten; files a previous build wrote that the model no
@@ -68,7 +70,7 @@ def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> 
     """
     from draftsman_gen.cmd_build import build as run
 
-    sys.exit(run(model_dir, out_dir, error_format, not no_cache))
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full))
 
 
 @cli.command()
@@ -77,11 +79,18 @@ def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> 
               help="Folder of the committed generated package.")
 @click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
 @click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
-def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool) -> None:
-    """Exit 1 with a diff when --out is not what MODEL_DIR generates (for CI)."""
+@click.option("--full", is_flag=True,
+              help="Regenerate and compare even when the manifest says nothing changed.")
+def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool) -> None:
+    """Exit 1 with a diff when --out is not what MODEL_DIR generates (for CI).
+
+    When the manifest records the digest of this exact model and generator and every
+    generated file still has its recorded hash, the answer is immediate; --full regenerates
+    in memory and compares file by file regardless.
+    """
     from draftsman_gen.cmd_build import check as run
 
-    sys.exit(run(model_dir, out_dir, error_format, not no_cache))
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full))
 
 
 def main() -> None:

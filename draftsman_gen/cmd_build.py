@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from draftsman_gen.diagnostics import render
+from draftsman_gen.digest import model_digest
 from draftsman_gen.format import FormatError, Formatter, default_cache_dir
 from draftsman_gen.pipeline import compile_model
-from draftsman_gen.writer import check_tree, write_tree
+from draftsman_gen.writer import check_tree, up_to_date, write_tree
 
 
-def _generate(model_dir: Path, error_format: str, use_cache: bool) -> dict[str, str] | int:
+def _generate(model_dir: Path, label: str, error_format: str,
+              use_cache: bool) -> dict[str, str] | int:
     result = compile_model(model_dir)
     if result.model is None:
         sys.stdout.write(render(result.diagnostics, error_format))
@@ -21,7 +23,6 @@ def _generate(model_dir: Path, error_format: str, use_cache: bool) -> dict[str, 
     from draftsman_gen.generate import generate
 
     formatter = Formatter(default_cache_dir() if use_cache else None)
-    label = model_dir.resolve().name
     try:
         return generate(result.model, label, formatter)
     except FormatError as exc:
@@ -29,15 +30,20 @@ def _generate(model_dir: Path, error_format: str, use_cache: bool) -> dict[str, 
         return 3
 
 
-def build(model_dir: Path, out: Path, error_format: str, use_cache: bool) -> int:
-    files = _generate(model_dir, error_format, use_cache)
-    if isinstance(files, int):
-        return files
+def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
     if out.exists() and not out.is_dir():
         click.echo(f"draftsman-gen: {out} is not a folder", err=True)
         return 2
+    label = model_dir.resolve().name
+    digest = model_digest(model_dir, label)
+    if not full and (count := up_to_date(out, digest)) is not None:
+        click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
+        return 0
+    files = _generate(model_dir, label, error_format, use_cache)
+    if isinstance(files, int):
+        return files
     try:
-        report = write_tree(out, files)
+        report = write_tree(out, files, digest)
     except OSError as exc:
         click.echo(f"draftsman-gen: cannot write {exc.filename}: {exc.strerror}", err=True)
         return 2
@@ -50,11 +56,16 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool) -> int
     return 0
 
 
-def check(model_dir: Path, out: Path, error_format: str, use_cache: bool) -> int:
-    files = _generate(model_dir, error_format, use_cache)
+def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
+    label = model_dir.resolve().name
+    digest = model_digest(model_dir, label)
+    if not full and (count := up_to_date(out, digest)) is not None:
+        click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
+        return 0
+    files = _generate(model_dir, label, error_format, use_cache)
     if isinstance(files, int):
         return files
-    report = check_tree(out, files)
+    report = check_tree(out, files, digest)
     if not report.problems:
         click.echo(f"{out}: up to date ({len(files)} files)", err=True)
         return 0

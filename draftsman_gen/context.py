@@ -37,11 +37,22 @@ def py(value: Any) -> str:
         return "{" + ", ".join(f"{py(str(k))}: {py(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(py(v) for v in value) + "]"
-    if isinstance(value, bool | int | str) or value is None:
+    if isinstance(value, str):
+        return string_literal(value)
+    if isinstance(value, bool | int) or value is None:
         return repr(value)
     if isinstance(value, float):
         return repr(value)
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def string_literal(text: str, prefix: str = "") -> str:
+    """A Python string literal, in double quotes when that needs no extra escapes (as black
+    writes it: output black leaves alone is formatted in one pass instead of two)."""
+    literal = repr(text)
+    if literal.startswith("'") and '"' not in text and "'" not in text:
+        literal = '"' + literal[1:-1] + '"'
+    return prefix + literal
 
 
 def comment(text: str) -> str:

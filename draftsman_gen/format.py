@@ -45,25 +45,26 @@ class Formatter:
         return hashlib.sha256((seed + text).encode("utf-8")).hexdigest()
 
     def format(self, text: str, path: str) -> str:
-        key = self._key(text)
-        cached = self._read(key)
-        if cached is not None:
-            return cached
-        result = self._run_black(text, path)
-        self._write(key, result)
+        return self.format_many({path: text})[path]
+
+    def format_many(self, texts: dict[str, str]) -> dict[str, str]:
+        """Format many files: cache hits first, then black on the misses, in parallel
+        processes when there are enough of them to pay for starting the processes."""
+        result: dict[str, str] = {}
+        misses: dict[str, tuple[str, str]] = {}
+        for path, text in texts.items():
+            key = self._key(text)
+            cached = self._read(key)
+            if cached is None:
+                misses[path] = (key, text)
+            else:
+                result[path] = cached
+        jobs = [(path, text) for path, (_key, text) in misses.items()]
+        for path, formatted in _run_black_all(jobs):
+            self._write(misses[path][0], formatted)
+            result[path] = formatted
+        self.formatted += len(jobs)
         return result
-
-    def _run_black(self, text: str, path: str) -> str:
-        import black
-
-        self.formatted += 1
-        from black.mode import TargetVersion
-
-        mode = black.Mode(target_versions={TargetVersion.PY311}, line_length=LINE_LENGTH)
-        try:
-            return black.format_str(text, mode=mode)
-        except Exception as exc:
-            raise FormatError(f"{path}: generated code does not parse: {exc}") from exc
 
     def _read(self, key: str) -> str | None:
         if self.cache_dir is None:
@@ -86,3 +87,33 @@ class Formatter:
             os.replace(tmp, folder / key)
         except OSError:
             pass  # the cache is an optimisation; an unwritable cache only costs time
+
+
+PARALLEL_THRESHOLD = 16  # fewer misses than this are formatted in this process
+
+
+def _run_black_all(jobs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    workers = min(os.cpu_count() or 1, 8)
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        return [_run_black(job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    # Largest files first, so no process is left with one big file at the end.
+    ordered = sorted(jobs, key=lambda job: -len(job[1]))
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(_run_black, ordered, chunksize=4))
+    except (OSError, RuntimeError):  # no process support here: do it ourselves
+        return [_run_black(job) for job in jobs]
+
+
+def _run_black(job: tuple[str, str]) -> tuple[str, str]:
+    import black
+    from black.mode import TargetVersion
+
+    path, text = job
+    mode = black.Mode(target_versions={TargetVersion.PY311}, line_length=LINE_LENGTH)
+    try:
+        return path, black.format_str(text, mode=mode)
+    except Exception as exc:  # black raises several kinds on bad input
+        raise FormatError(f"{path}: generated code does not parse: {exc}") from exc

@@ -10,9 +10,9 @@ from draftsman_gen.render import render
 
 def generate(model: ir.Model, model_label: str, formatter: Formatter) -> dict[str, str]:
     files: dict[str, str] = {}
+    python: dict[str, str] = {}
     for output in plan(model, model_label):
         text = render(output)
-        if output.python:
-            text = formatter.format(text, output.path)
-        files[output.path] = text
-    return files
+        (python if output.python else files)[output.path] = text
+    files.update(formatter.format_many(python))
+    return dict(sorted(files.items()))

@@ -111,13 +111,16 @@ def _walk(root: Path) -> Iterator[str]:
             yield full.relative_to(root).as_posix()
 
 
+def model_files(root: Path) -> list[str]:
+    """Every file of a model folder that the loader reads or reports, sorted."""
+    return [rel for rel in _walk(root) if Path(rel).suffix in (".yaml", ".yml", ".py")]
+
+
 def load_workspace(root: Path, diags: Diagnostics) -> Workspace:
     ws = Workspace(root=root)
     seen_project = False
-    for rel in _walk(root):
+    for rel in model_files(root):
         suffix = Path(rel).suffix
-        if suffix not in (".yaml", ".yml", ".py"):
-            continue
         kind = classify(rel)
         if kind is None:
             if suffix == ".py" and Path(rel).parts[0] != "lib":
@@ -175,7 +178,7 @@ class _TooBig(Exception):
 
 def _parse_yaml(source: SourceFile, text: str, diags: Diagnostics) -> bool:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -217,6 +220,9 @@ def _mark(source: SourceFile, node: yaml.Node) -> Location:
 
 
 _scalar_constructor = yaml.SafeLoader("")
+# libyaml's parser when PyYAML has it (ten times faster), else the pure-Python one; both give
+# nodes with line and column marks.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _convert(

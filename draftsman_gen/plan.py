@@ -223,9 +223,17 @@ def _events(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
         **ctx,
         "items": items,
         "events": events,
-        "union": " | ".join(e.name for e in agg.events) if agg.events else "None",
+        "union": _union(ctx["union_name"], [e.name for e in agg.events]),
         "needs_field": uses_field_factory(all_fields),
     }
+
+
+def _union(name: str, members: list[str]) -> str:
+    """`A | B` on one line when it fits, else one member a line in parentheses (as black)."""
+    line = " | ".join(members)
+    if len(f"{name} = {line}") <= 100:
+        return line
+    return "(\n    " + "\n    | ".join(members) + "\n)"
 
 
 def _handlers(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -386,13 +394,14 @@ def _flows(model: ir.Model, agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str,
 
 
 def _import_lines(imports: dict[str, set[str]]) -> list[str]:
+    """Import statements as black writes them: one line when it fits, else one name a line."""
     lines = []
     for module in sorted(imports):
         names = sorted(imports[module])
-        if module.endswith(".lib"):
-            lines.append(f"from {module.rsplit('.lib', 1)[0]}.lib import {', '.join(names)}")
-        else:
-            lines.append(f"from {module} import {', '.join(names)}")
+        line = f"from {module} import {', '.join(names)}"
+        if len(line) > 100:
+            line = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
+        lines.append(line)
     return lines
 
 
@@ -443,7 +452,7 @@ def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
              "backup_interval": a.backup_interval_days, "backup_ttl": a.backup_ttl_days}
             for a in model.aggregates
         ],
-        "command_names": py(sorted(commands)) if commands else "()",
+        "command_names": [py(name) for name in sorted(commands)],
         "triggers": [{"literal": py(name), "specs": specs} for name, specs in sorted(sources.items())],
     }
 

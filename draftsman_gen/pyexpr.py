@@ -175,17 +175,14 @@ def message_template(message: str) -> tuple[str, list[str], str | None]:
     return "".join(body), refs, None
 
 
-def python_string(value: str) -> str:
-    """A Python string literal for any text: the only way model text enters generated code."""
-    return repr(value)
-
-
 def fstring(body: str, has_placeholders: bool) -> str:
     """A string literal for a body built by `message_template`: an f-string when it has
     placeholders, else a plain string (with the `{{`/`}}` escapes undone)."""
+    from draftsman_gen.context import string_literal
+
     if has_placeholders:
-        return "f" + repr(body)
-    return repr(body.replace("{{", "{").replace("}}", "}"))
+        return string_literal(body, "f")
+    return string_literal(body.replace("{{", "{").replace("}}", "}"))
 
 
 def negate(expression: str) -> str:

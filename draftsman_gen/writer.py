@@ -8,12 +8,14 @@ and never overwrites or deletes a file it did not generate.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from draftsman_gen import __version__
+from draftsman_gen.digest import content_hash
 
 MANIFEST = ".draftsman-manifest.json"
 
@@ -27,24 +29,55 @@ class Report:
     diff: str = ""
 
 
-def manifest_text(paths: list[str]) -> str:
-    body = {"generator": "draftsman-gen", "version": __version__, "files": sorted(paths)}
+@dataclass(frozen=True)
+class Manifest:
+    files: dict[str, str]  # path -> sha256 of the content written
+    digest: str | None  # model digest of the build that wrote it
+
+
+def manifest_text(files: dict[str, str], digest: str | None) -> str:
+    body = {
+        "generator": "draftsman-gen",
+        "version": __version__,
+        "model-digest": digest,
+        "files": {path: content_hash(text) for path, text in sorted(files.items())},
+    }
     return json.dumps(body, indent=2) + "\n"
 
 
-def read_manifest(out: Path) -> tuple[list[str], str | None]:
-    """The files a previous build wrote, and a problem reading the manifest (if any)."""
+def read_manifest(out: Path) -> tuple[Manifest, str | None]:
+    """What a previous build wrote, and a problem reading the manifest (if any)."""
     path = out / MANIFEST
+    empty = Manifest({}, None)
     if not path.exists():
-        return [], None
+        return empty, None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = data["files"]
-        if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-            raise ValueError("files is not a list of paths")
+        if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+        ):
+            raise ValueError("files is not a mapping of paths to hashes")
+        digest = data.get("model-digest")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        return [], f"{path}: unreadable manifest ({exc}); delete it to start over"
-    return [f for f in files if _safe_relative(f)], None
+        return empty, f"{path}: unreadable manifest ({exc}); delete it to start over"
+    safe = {k: v for k, v in files.items() if _safe_relative(k)}
+    return Manifest(safe, digest if isinstance(digest, str) else None), None
+
+
+def up_to_date(out: Path, digest: str) -> int | None:
+    """The number of files when the output was built from this exact model and tool and no
+    generated file changed since; None when a full build or check is needed."""
+    manifest, problem = read_manifest(out)
+    if problem or manifest.digest != digest or not manifest.files:
+        return None
+    for rel, expected in manifest.files.items():
+        try:
+            if hashlib.sha256((out / rel).read_bytes()).hexdigest() != expected:
+                return None
+        except OSError:
+            return None
+    return len(manifest.files)
 
 
 def _safe_relative(path: str) -> bool:
@@ -60,13 +93,13 @@ def _current(path: Path) -> str | None:
         return None
 
 
-def write_tree(out: Path, files: dict[str, str]) -> Report:
+def write_tree(out: Path, files: dict[str, str], digest: str | None = None) -> Report:
     report = Report()
     previous, problem = read_manifest(out)
     if problem:
         report.problems.append(problem)
         return report
-    owned = set(previous)
+    owned = set(previous.files)
     for rel, text in sorted(files.items()):
         target = out / rel
         if target.exists() and rel not in owned and _current(target) != text:
@@ -91,7 +124,7 @@ def write_tree(out: Path, files: dict[str, str]) -> Report:
             target.unlink()
             report.removed.append(rel)
             _prune_empty(target.parent, out)
-    manifest = manifest_text(list(files))
+    manifest = manifest_text(files, digest)
     if _current(out / MANIFEST) != manifest:
         (out / MANIFEST).write_text(manifest, encoding="utf-8", newline="\n")
     return report
@@ -103,13 +136,13 @@ def _prune_empty(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def check_tree(out: Path, files: dict[str, str]) -> Report:
+def check_tree(out: Path, files: dict[str, str], digest: str | None = None) -> Report:
     report = Report()
     previous, problem = read_manifest(out)
     if problem:
         report.problems.append(problem)
     expected = dict(files)
-    expected[MANIFEST] = manifest_text(list(files))
+    expected[MANIFEST] = manifest_text(files, digest)
     diffs: list[str] = []
     for rel, text in sorted(expected.items()):
         current = _current(out / rel)
@@ -121,7 +154,7 @@ def check_tree(out: Path, files: dict[str, str]) -> Report:
             diffs.extend(difflib.unified_diff(
                 current.splitlines(keepends=True), text.splitlines(keepends=True),
                 f"a/{rel}", f"b/{rel}"))
-    for rel in sorted(set(previous) - set(files)):
+    for rel in sorted(set(previous.files) - set(files)):
         if (out / rel).exists():
             report.problems.append(f"{rel}: orphan (generated before, no longer produced by the model)")
     report.diff = "".join(d if d.endswith("\n") else d + "\n" for d in diffs)

@@ -29,8 +29,30 @@ def test_rebuild_rewrites_nothing(tmp_path: Path) -> None:
     build(BANKING, out)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     result = build(BANKING, out)
-    assert "0 written" in result.output
+    assert "up to date (24 files; model and generator unchanged)" in result.output
+    full = invoke("build", str(BANKING), "--out", str(out), "--full")
+    assert full.exit_code == 0 and "0 written, 24 unchanged, 0 removed" in full.output
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+
+
+def test_model_change_triggers_a_real_build(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(BANKING, model)
+    out = tmp_path / "out"
+    build(model, out)
+    flow = model / "domain/Banking/Account/behavior-flows/Deposit.yaml"
+    flow.write_text(flow.read_text().replace("Balance limit exceeded", "Too much money"))
+    result = build(model, out)
+    assert "2 written" in result.output  # flows.py, and the test case quoting the message
+    assert "Too much money" in (out / "banking/account/flows.py").read_text()
+    assert invoke("check", str(model), "--out", str(out)).exit_code == 0
+
+
+def test_check_full_compares_file_by_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    build(BANKING, out)
+    result = invoke("check", str(BANKING), "--out", str(out), "--full")
+    assert result.exit_code == 0 and "up to date (24 files)" in result.output
 
 
 def test_check_after_build_passes(tmp_path: Path) -> None:

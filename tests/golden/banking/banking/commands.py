@@ -34,13 +34,6 @@ class DepositRequested:
             reference=payload.string(data, "reference", where),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accountNumber": self.accountNumber,
-            "amount": self.amount,
-            "reference": self.reference,
-        }
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenAccountRequested:
@@ -66,14 +59,6 @@ class OpenAccountRequested:
             requestId=payload.string(data, "requestId", where, auto_fill=True),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accountNumber": self.accountNumber,
-            "owner": self.owner,
-            "initialDeposit": self.initialDeposit,
-            "requestId": self.requestId,
-        }
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WithdrawalRequested:
@@ -94,10 +79,3 @@ class WithdrawalRequested:
             amount=payload.number(data, "amount", where),
             reference=payload.string(data, "reference", where),
         )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "accountNumber": self.accountNumber,
-            "amount": self.amount,
-            "reference": self.reference,
-        }

@@ -32,7 +32,11 @@ BACKUPS: dict[str, tuple[int, int]] = {
 }
 
 COMMANDS: frozenset[str] = frozenset(
-    ["DepositRequested", "OpenAccountRequested", "WithdrawalRequested"]
+    [
+        "DepositRequested",
+        "OpenAccountRequested",
+        "WithdrawalRequested",
+    ]
 )
 
 TRIGGERS: dict[str, tuple[TriggerSpec, ...]] = {
