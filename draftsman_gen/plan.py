@@ -461,12 +461,12 @@ def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
 def _tests(agg: ir.Aggregate, flow: ir.Flow, ctx: dict[str, Any], label: str) -> dict[str, Any]:
     cases = []
     for case in flow.test_cases:
-        where = f"{label}/{case.loc.file}:{case.loc.line} (test case {case.name})"
         cases.append({
             "name": case.name,
+            "name_literal": py(case.name),
+            "line": case.loc.line,
             "function": case.snake,
             "where": f"{case.loc.file}:{case.loc.line}",
-            "where_literal": py(comment(where)),
             "trigger_literal": py(case.trigger),
             "input": py(dict(case.input)),
             "state": py(dict(case.state)) if case.state is not None else "",
@@ -484,5 +484,6 @@ def _tests(agg: ir.Aggregate, flow: ir.Flow, ctx: dict[str, Any], label: str) ->
         "file": flow.loc.file,
         "aggregate_literal": py(agg.name),
         "flow_literal": py(flow.name),
+        "model_file_literal": py(f"{label}/{flow.loc.file}"),
         "cases": cases,
     }

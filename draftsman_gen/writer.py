@@ -54,6 +54,8 @@ def read_manifest(out: Path) -> tuple[Manifest, str | None]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = data["files"]
+        if isinstance(files, list) and all(isinstance(f, str) for f in files):
+            files = dict.fromkeys(files, "")  # the first manifest format: paths only
         if not isinstance(files, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in files.items()
         ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from banking.registry import COMMANDS, trigger_spec
@@ -22,11 +23,20 @@ from banking.store import SQLiteEventStore
 FIXED_TIME = 1_700_000_000.0
 
 
+@dataclass(frozen=True)
+class Flow:
+    """The behavior flow a test module checks, and the model file it comes from."""
+
+    aggregate: str
+    name: str
+    model_file: str
+
+
 class FlowCase:
-    def __init__(self, aggregate: str, flow: str, source: str, where: str) -> None:
+    def __init__(self, flow: Flow, source: str, line: int, name: str) -> None:
         self.service = BankingService(SQLiteEventStore(":memory:"), clock=lambda: FIXED_TIME)
-        self.spec = trigger_spec(aggregate, flow, source)
-        self.where = where
+        self.spec = trigger_spec(flow.aggregate, flow.name, source)
+        self.where = f"{flow.model_file}:{line} (test case {name})"
         self.given: dict[str, Any] | None = None
         self.key = ""
 

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-from banking.testing import FlowCase
+from banking.testing import Flow, FlowCase
+
+FLOW = Flow("Account", "Deposit", "banking/domain/Banking/Account/behavior-flows/Deposit.yaml")
 
 
 def test_deposit_increases_balance() -> None:
     """DepositIncreasesBalance (domain/Banking/Account/behavior-flows/Deposit.yaml:28)."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:28 (test case DepositIncreasesBalance)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 28, "DepositIncreasesBalance")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 5.5, "reference": "r1"}
     # given
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
@@ -26,12 +23,7 @@ def test_deposit_increases_balance() -> None:
 
 def test_deposit_increases_balance_replay() -> None:
     """DepositIncreasesBalance: replaying the stored events reproduces the state the flow produced."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:28 (test case DepositIncreasesBalance)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 28, "DepositIncreasesBalance")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 5.5, "reference": "r1"}
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
     case.then_replay_matches(case.when(trigger_input))
@@ -39,12 +31,7 @@ def test_deposit_increases_balance_replay() -> None:
 
 def test_zero_deposit_is_rejected() -> None:
     """ZeroDepositIsRejected (domain/Banking/Account/behavior-flows/Deposit.yaml:34)."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:34 (test case ZeroDepositIsRejected)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 34, "ZeroDepositIsRejected")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 0, "reference": "r2"}
     # given
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
@@ -56,12 +43,7 @@ def test_zero_deposit_is_rejected() -> None:
 
 def test_limit_is_checked_after_the_event() -> None:
     """LimitIsCheckedAfterTheEvent (domain/Banking/Account/behavior-flows/Deposit.yaml:39)."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:39 (test case LimitIsCheckedAfterTheEvent)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 39, "LimitIsCheckedAfterTheEvent")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 2, "reference": "r3"}
     # given
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 999999.0})
@@ -73,12 +55,7 @@ def test_limit_is_checked_after_the_event() -> None:
 
 def test_frozen_account_refuses_deposits() -> None:
     """FrozenAccountRefusesDeposits (domain/Banking/Account/behavior-flows/Deposit.yaml:44)."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:44 (test case FrozenAccountRefusesDeposits)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 44, "FrozenAccountRefusesDeposits")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 2, "reference": "r4"}
     # given
     case.given_state(
@@ -92,12 +69,7 @@ def test_frozen_account_refuses_deposits() -> None:
 
 def test_unknown_account_is_not_found() -> None:
     """UnknownAccountIsNotFound (domain/Banking/Account/behavior-flows/Deposit.yaml:49)."""
-    case = FlowCase(
-        "Account",
-        "Deposit",
-        "DepositRequested",
-        "banking/domain/Banking/Account/behavior-flows/Deposit.yaml:49 (test case UnknownAccountIsNotFound)",
-    )
+    case = FlowCase(FLOW, "DepositRequested", 49, "UnknownAccountIsNotFound")
     trigger_input = {"accountNumber": "NL99NOPE0000", "amount": 2, "reference": "r5"}
     # when
     result = case.when(trigger_input)

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from banking.testing import FlowCase
+from banking.testing import Flow, FlowCase
+
+FLOW = Flow(
+    "Account", "OpenAccount", "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml"
+)
 
 
 def test_open_with_deposit() -> None:
     """OpenWithDeposit (domain/Banking/Account/behavior-flows/OpenAccount.yaml:25)."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:25 (test case OpenWithDeposit)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 25, "OpenWithDeposit")
     trigger_input = {"accountNumber": "NL01BANK0001", "owner": "Ada", "initialDeposit": 25}
     # when
     result = case.when(trigger_input)
@@ -32,24 +31,14 @@ def test_open_with_deposit() -> None:
 
 def test_open_with_deposit_replay() -> None:
     """OpenWithDeposit: replaying the stored events reproduces the state the flow produced."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:25 (test case OpenWithDeposit)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 25, "OpenWithDeposit")
     trigger_input = {"accountNumber": "NL01BANK0001", "owner": "Ada", "initialDeposit": 25}
     case.then_replay_matches(case.when(trigger_input))
 
 
 def test_open_without_deposit_defaults_to_zero() -> None:
     """OpenWithoutDepositDefaultsToZero (domain/Banking/Account/behavior-flows/OpenAccount.yaml:34)."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:34 (test case OpenWithoutDepositDefaultsToZero)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 34, "OpenWithoutDepositDefaultsToZero")
     trigger_input = {"accountNumber": "NL01BANK0002", "owner": "  Grace "}
     # when
     result = case.when(trigger_input)
@@ -60,24 +49,14 @@ def test_open_without_deposit_defaults_to_zero() -> None:
 
 def test_open_without_deposit_defaults_to_zero_replay() -> None:
     """OpenWithoutDepositDefaultsToZero: replaying the stored events reproduces the state the flow produced."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:34 (test case OpenWithoutDepositDefaultsToZero)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 34, "OpenWithoutDepositDefaultsToZero")
     trigger_input = {"accountNumber": "NL01BANK0002", "owner": "  Grace "}
     case.then_replay_matches(case.when(trigger_input))
 
 
 def test_negative_initial_deposit_is_rejected() -> None:
     """NegativeInitialDepositIsRejected (domain/Banking/Account/behavior-flows/OpenAccount.yaml:43)."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:43 (test case NegativeInitialDepositIsRejected)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 43, "NegativeInitialDepositIsRejected")
     trigger_input = {"accountNumber": "NL01BANK0003", "owner": "Alan", "initialDeposit": -5}
     # when
     result = case.when(trigger_input)
@@ -87,12 +66,7 @@ def test_negative_initial_deposit_is_rejected() -> None:
 
 def test_existing_account_cannot_be_opened_again() -> None:
     """ExistingAccountCannotBeOpenedAgain (domain/Banking/Account/behavior-flows/OpenAccount.yaml:47)."""
-    case = FlowCase(
-        "Account",
-        "OpenAccount",
-        "OpenAccountRequested",
-        "banking/domain/Banking/Account/behavior-flows/OpenAccount.yaml:47 (test case ExistingAccountCannotBeOpenedAgain)",
-    )
+    case = FlowCase(FLOW, "OpenAccountRequested", 47, "ExistingAccountCannotBeOpenedAgain")
     trigger_input = {"accountNumber": "NL01BANK0004", "owner": "Ada"}
     # given
     case.given_state(

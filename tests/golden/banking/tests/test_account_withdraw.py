@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-from banking.testing import FlowCase
+from banking.testing import Flow, FlowCase
+
+FLOW = Flow("Account", "Withdraw", "banking/domain/Banking/Account/behavior-flows/Withdraw.yaml")
 
 
 def test_withdraw_within_balance() -> None:
     """WithdrawWithinBalance (domain/Banking/Account/behavior-flows/Withdraw.yaml:21)."""
-    case = FlowCase(
-        "Account",
-        "Withdraw",
-        "WithdrawalRequested",
-        "banking/domain/Banking/Account/behavior-flows/Withdraw.yaml:21 (test case WithdrawWithinBalance)",
-    )
+    case = FlowCase(FLOW, "WithdrawalRequested", 21, "WithdrawWithinBalance")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 4, "reference": "w1"}
     # given
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
@@ -26,12 +23,7 @@ def test_withdraw_within_balance() -> None:
 
 def test_withdraw_within_balance_replay() -> None:
     """WithdrawWithinBalance: replaying the stored events reproduces the state the flow produced."""
-    case = FlowCase(
-        "Account",
-        "Withdraw",
-        "WithdrawalRequested",
-        "banking/domain/Banking/Account/behavior-flows/Withdraw.yaml:21 (test case WithdrawWithinBalance)",
-    )
+    case = FlowCase(FLOW, "WithdrawalRequested", 21, "WithdrawWithinBalance")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 4, "reference": "w1"}
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
     case.then_replay_matches(case.when(trigger_input))
@@ -39,12 +31,7 @@ def test_withdraw_within_balance_replay() -> None:
 
 def test_overdraft_is_rejected() -> None:
     """OverdraftIsRejected (domain/Banking/Account/behavior-flows/Withdraw.yaml:27)."""
-    case = FlowCase(
-        "Account",
-        "Withdraw",
-        "WithdrawalRequested",
-        "banking/domain/Banking/Account/behavior-flows/Withdraw.yaml:27 (test case OverdraftIsRejected)",
-    )
+    case = FlowCase(FLOW, "WithdrawalRequested", 27, "OverdraftIsRejected")
     trigger_input = {"accountNumber": "NL01BANK0001", "amount": 11, "reference": "w2"}
     # given
     case.given_state(trigger_input, {"accountNumber": "NL01BANK0001", "balance": 10.0})
