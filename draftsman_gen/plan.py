@@ -10,7 +10,6 @@ from draftsman_gen import __version__, ir
 from draftsman_gen.context import (
     OutputFile,
     called_names,
-    comment,
     comment_lines,
     env_prefix,
     field_ctx,
