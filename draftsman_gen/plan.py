@@ -180,6 +180,8 @@ def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
     entities: list[dict[str, Any]] = []
     for ent in agg.entities:
         efields = [_field(f, use_zero=True, lenient=True) for f in ent.fields]
+        for f in efields:
+            f["clone"] = _clone_expr(f)
         entities.append({"name": ent.name, "class": ent.class_name, "key": ent.business_key,
                          "fields": efields})
         fields.append({
@@ -189,7 +191,10 @@ def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
             "to_dict": f"{{key: item.to_dict() for key, item in self.{ent.name}.items()}}",
             "from_dict": (f"{{key: {ent.class_name}.from_dict(item) "
                           f"for key, item in data.get({py(ent.name)}, {{}}).items()}}"),
+            "clone": f"{{key: item.clone() for key, item in self.{ent.name}.items()}}",
         })
+    for f in fields:
+        f.setdefault("clone", _clone_expr(f))
     return {
         **ctx,
         "header": header(f"{ctx['model_folder']}/root.yaml"),
@@ -201,6 +206,13 @@ def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
         "fields": fields,
         "needs_field": uses_field_factory(fields) or any(uses_field_factory(e["fields"]) for e in entities),
     }
+
+
+def _clone_expr(f: dict[str, Any]) -> str:
+    """Copy a document field: lists are copied, immutable values shared."""
+    if f["annotation"].startswith("list["):
+        return f"list(self.{f['name']})"
+    return f"self.{f['name']}"
 
 
 def _events(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -410,8 +422,9 @@ def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
     commands = {c.name for c in model.commands}
     owners = {e.name: a for a in model.aggregates for e in a.events}
     imports = [f"from {pkg} import commands"] if commands else []
-    event_sources = {owners[t.source].name for a in model.aggregates for f in a.flows
-                     for t in f.triggers if t.source in owners}
+    subscribed = {t.source for a in model.aggregates for f in a.flows for t in f.triggers
+                  if t.source in owners}
+    event_sources = {owners[name].name for name in subscribed}
     for agg in model.aggregates:
         parts = ["document", "handlers"] + (["flows"] if agg.flows else [])
         parts += ["events"] if agg.name in event_sources else []
@@ -448,7 +461,8 @@ def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
             {"name_literal": py(a.name), "key_literal": py(a.business_key),
              "constant": a.snake.upper(), "module": a.snake, "document_class": a.name + "Document",
              "snapshot_interval": a.snapshot_interval, "event_ttl": a.event_ttl,
-             "backup_interval": a.backup_interval_days, "backup_ttl": a.backup_ttl_days}
+             "backup_interval": a.backup_interval_days, "backup_ttl": a.backup_ttl_days,
+             "published": [py(e.name) for e in a.events if e.name in subscribed]}
             for a in model.aggregates
         ],
         "command_names": [py(name) for name in sorted(commands)],

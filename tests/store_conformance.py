@@ -120,7 +120,7 @@ class StoreConformance:
 
     # outbox
     def test_outbox_until_dispatched(self, store: Any) -> None:
-        self.commit(store, n=2)
+        self.commit(store, n=2, outbox=frozenset({"Happened"}))
         rows = store.outbox(10)
         assert [(r[1], r[2]) for r in rows] == [("id-1-e1", "Happened"), ("id-1-e2", "Happened")]
         store.mark_dispatched([rows[0][0]])
@@ -161,8 +161,12 @@ class StoreConformance:
         self.commit(store, expected=3)
         assert [e.version for e in store.history("Thing", "id-1")] == [4]
 
+    def test_only_published_types_reach_the_outbox(self, store: Any) -> None:
+        self.commit(store, n=2, outbox=frozenset({"Other"}))
+        assert store.outbox(10) == []
+
     def test_purge_records(self, store: Any) -> None:
-        self.commit(store, idempotency=("Thing.Do", "r1", 150.0))
+        self.commit(store, idempotency=("Thing.Do", "r1", 150.0), outbox=frozenset({"Happened"}))
         store.mark_dispatched([r[0] for r in store.outbox(10)])
         assert store.purge_records(200.0) == 2
         assert store.outbox(10) == []

@@ -20,6 +20,7 @@ ACCOUNT = AggregateType(
     document_to_dict=account_document.AccountDocument.to_dict,
     replay=account_handlers.replay,
     set_key=account_document.set_key,
+    clone=account_document.AccountDocument.clone,
 )
 
 AGGREGATES: dict[str, AggregateType] = {

@@ -13,6 +13,7 @@ import json
 import time
 import traceback
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +49,8 @@ class AggregateType:
     document_to_dict: Callable[[Any], dict[str, Any]]
     replay: Callable[[Any, str, dict[str, Any]], None]
     set_key: Callable[[Any, str], None]
+    clone: Callable[[Any], Any]
+    published: frozenset[str] = frozenset()  # event types that trigger flows elsewhere
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,14 @@ class Accepted:
     key: str
     version: int
     events: list[tuple[str, dict[str, Any]]]
-    document: dict[str, Any]
+    entity: Any
+    to_dict: Callable[[Any], dict[str, Any]]
     ok: bool = True
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The document after the flow, as JSON (computed on demand)."""
+        return self.to_dict(self.entity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +104,23 @@ class Rejected:
 Result = Accepted | Rejected
 
 
+CACHE_SIZE = 4096  # documents kept in memory per service, most recently used
+
+
 @dataclass
 class Service:
-    """The generated service: submit commands, read instances, dispatch domain events."""
+    """The generated service: submit commands, read instances, dispatch domain events.
+
+    It keeps the latest documents it loaded or wrote in memory, with their versions; a load
+    then reads only the events stored after that version (by any process), so the cache is
+    never stale, and flows always work on a copy.
+    """
 
     store: EventStore = field(default_factory=SQLiteEventStore)
     clock: Callable[[], float] = time.time
+    _cache: OrderedDict[tuple[str, str], tuple[int, Any]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     def run_trigger(self, spec: TriggerSpec, payload: Any, event_id: str | None = None) -> Result:
         """Run one flow for one trigger payload (a parsed command or domain event)."""
@@ -120,6 +140,7 @@ class Service:
                     return self._attempt(spec, payload, key, idem, event_id, self.clock())
             except ConcurrencyError as exc:
                 last = str(exc)
+                self._cache.clear()
             except DuplicateError:
                 return Rejected(
                     "already-processed", f"{spec.flow}: already processed", spec.aggregate.name, key
@@ -143,13 +164,13 @@ class Service:
         now: float,
     ) -> Result:
         agg = spec.aggregate
-        if idem is not None and self.store.is_processed(spec.flow, idem, now):
+        aggregate_id, processed = self.store.lookup(agg.name, key, spec.flow, idem, now)
+        if processed:
             return Rejected("already-processed", f"{spec.flow}: already processed", agg.name, key)
         if event_id is not None and self.store.is_delivered(event_id, spec.flow):
             return Rejected(
                 "already-processed", f"{spec.flow}: event {event_id} already handled", agg.name, key
             )
-        aggregate_id = self.store.resolve(agg.name, key)
         if spec.create and aggregate_id is not None:
             return Rejected("already-exists", f"{agg.name} {key!r} already exists", agg.name, key)
         if not spec.create and aggregate_id is None:
@@ -173,7 +194,7 @@ class Service:
                 detail=traceback.format_exc(),
             )
         events = [(e.EVENT_TYPE, e.to_dict()) for e in flow.events]
-        commit = Commit(agg.name, aggregate_id, version, recorded=now)
+        commit = Commit(agg.name, aggregate_id, version, recorded=now, outbox=agg.published)
         commit.events = [(uuid.uuid4().hex, name, data) for name, data in events]
         if spec.create:
             commit.add_keys.append(key)
@@ -182,28 +203,50 @@ class Service:
             commit.remove_keys.append(key)
             commit.add_keys.append(flow.identity)
         new_version = version + len(events)
-        state = agg.document_to_dict(flow.entity)
         if new_version // agg.snapshot_interval > version // agg.snapshot_interval:
-            commit.snapshot = Snapshot(new_version, agg.fingerprint, state)
+            commit.snapshot = Snapshot(
+                new_version, agg.fingerprint, agg.document_to_dict(flow.entity)
+            )
         if idem is not None:
             ttl = spec.idempotency_ttl
             commit.idempotency = (spec.flow, idem, None if ttl < 0 else now + ttl)
         if event_id is not None:
             commit.delivery = (event_id, spec.flow)
         self.store.commit(commit)
-        return Accepted(agg.name, flow.identity, new_version, events, state)
+        self._remember(agg, aggregate_id, new_version, flow.entity)
+        return Accepted(
+            agg.name, flow.identity, new_version, events, flow.entity, agg.document_to_dict
+        )
 
     def _load(self, agg: AggregateType, aggregate_id: str, key: str) -> tuple[Any, int]:
-        loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint)
-        if loaded.snapshot is not None:
-            document = agg.document_from_dict(loaded.snapshot)
+        """A private copy of the current document and its version."""
+        cached = self._cache.get((agg.name, aggregate_id))
+        if cached is not None:
+            loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint, after=cached[0])
+            if not loaded.events:  # nothing new since we last saw it: the usual case
+                document = agg.clone(cached[1])
+                agg.set_key(document, key)
+                return document, cached[0]
+            document = agg.clone(cached[1])
         else:
-            document = agg.new_document(key)
+            loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint)
+            if loaded.snapshot is not None:
+                document = agg.document_from_dict(loaded.snapshot)
+            else:
+                document = agg.new_document(key)
         for event in loaded.events:
             agg.replay(document, event.type, event.data)
         # The keychain is the truth about the business key (update-key changes it).
         agg.set_key(document, key)
+        self._remember(agg, aggregate_id, loaded.version, agg.clone(document))
         return document, loaded.version
+
+    def _remember(self, agg: AggregateType, aggregate_id: str, version: int, document: Any) -> None:
+        cache = self._cache
+        cache[(agg.name, aggregate_id)] = (version, document)
+        cache.move_to_end((agg.name, aggregate_id))
+        if len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
 
     def load(self, agg: AggregateType, key: str) -> dict[str, Any] | None:
         """The current document of an instance, or None when the key is unknown."""

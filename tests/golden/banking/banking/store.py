@@ -77,7 +77,7 @@ class Commit:
     remove_keys: list[str] = field(default_factory=list)
     idempotency: tuple[str, str, float | None] | None = None  # flow, key, expires
     delivery: tuple[str, str] | None = None  # event id, flow: a domain event handled once
-    outbox: bool = True
+    outbox: frozenset[str] = frozenset()  # event types other flows subscribe to
     recorded: float = 0.0
 
 
@@ -94,9 +94,19 @@ class EventStore(ABC):
     def resolve(self, aggregate: str, key: str) -> str | None:
         """The technical id behind a business key (the keychain), or None."""
 
+    def lookup(
+        self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
+    ) -> tuple[str | None, bool]:
+        """resolve() and is_processed() together: one round trip where the backend allows."""
+        processed = idempotency_key is not None and self.is_processed(flow, idempotency_key, now)
+        return self.resolve(aggregate, key), processed
+
     @abstractmethod
-    def load(self, aggregate: str, aggregate_id: str, fingerprint: str) -> Loaded:
-        """The latest snapshot whose fingerprint matches, plus every later event."""
+    def load(
+        self, aggregate: str, aggregate_id: str, fingerprint: str, after: int | None = None
+    ) -> Loaded:
+        """The latest snapshot whose fingerprint matches, plus every later event; or, with
+        `after`, only the events after that version (the caller has the state up to it)."""
 
     @abstractmethod
     def commit(self, commit: Commit) -> None:
@@ -153,7 +163,7 @@ CREATE TABLE IF NOT EXISTS keychain (
 );
 CREATE TABLE IF NOT EXISTS events (
     aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-    event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, data TEXT NOT NULL,
+    event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
     recorded REAL NOT NULL,
     PRIMARY KEY (aggregate, id, version)
 ) WITHOUT ROWID;
@@ -197,6 +207,7 @@ class SQLiteEventStore(EventStore):
             )
         self._lock = threading.RLock()
         self._exclusive = False  # inside exclusive(): statements join its transaction
+        self._versions: dict[tuple[str, str], int] = {}  # read inside exclusive()
         self._db = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=30.0
         )
@@ -225,24 +236,23 @@ class SQLiteEventStore(EventStore):
                 self._db.execute("COMMIT")
             finally:
                 self._exclusive = False
+                self._versions.clear()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write that happens completely or not at all (a savepoint inside exclusive())."""
+        """A write that happens completely or not at all. Inside exclusive() it joins that
+        transaction: an exception leaves exclusive() too, which rolls everything back."""
         with self._lock:
-            begin, done, undo = (
-                ("SAVEPOINT write", "RELEASE write", "ROLLBACK TO write; RELEASE write")
-                if self._exclusive
-                else ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
-            )
-            self._db.execute(begin)
+            if self._exclusive:
+                yield self._db
+                return
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                for statement in undo.split("; "):
-                    self._db.execute(statement)
+                self._db.execute("ROLLBACK")
                 raise
-            self._db.execute(done)
+            self._db.execute("COMMIT")
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -257,6 +267,20 @@ class SQLiteEventStore(EventStore):
             finally:
                 self._db.execute("COMMIT")
 
+    def lookup(
+        self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
+    ) -> tuple[str | None, bool]:
+        if idempotency_key is None:
+            return self.resolve(aggregate, key), False
+        with self._lock:
+            row = self._db.execute(
+                "SELECT (SELECT id FROM keychain WHERE aggregate = ? AND key = ?), "
+                "EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
+                "AND (expires IS NULL OR expires > ?))",
+                (aggregate, key, flow, idempotency_key, now),
+            ).fetchone()
+        return (None if row[0] is None else str(row[0])), bool(row[1])
+
     def resolve(self, aggregate: str, key: str) -> str | None:
         with self._lock:
             row = self._db.execute(
@@ -264,28 +288,37 @@ class SQLiteEventStore(EventStore):
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def load(self, aggregate: str, aggregate_id: str, fingerprint: str) -> Loaded:
+    def load(
+        self, aggregate: str, aggregate_id: str, fingerprint: str, after: int | None = None
+    ) -> Loaded:
         with self._read() as db:
-            row = db.execute(
-                "SELECT version, fingerprint, data FROM snapshots WHERE aggregate = ? AND id = ?",
-                (aggregate, aggregate_id),
-            ).fetchone()
             snapshot = None
-            after = 0
             migrated = False
-            # A snapshot of another shape is ignored while the full history exists; once
-            # events were purged it is the only record, and is read leniently.
-            if row is not None and (
-                row[1] == fingerprint or self._history_purged(db, aggregate, aggregate_id)
-            ):
-                after, snapshot, migrated = int(row[0]), json.loads(row[2]), row[1] != fingerprint
+            if after is None:
+                after = 0
+                row = db.execute(
+                    "SELECT version, fingerprint, data FROM snapshots "
+                    "WHERE aggregate = ? AND id = ?",
+                    (aggregate, aggregate_id),
+                ).fetchone()
+                # A snapshot of another shape is ignored while the full history exists; once
+                # events were purged it is the only record, and is read leniently.
+                if row is not None and (
+                    row[1] == fingerprint or self._history_purged(db, aggregate, aggregate_id)
+                ):
+                    after, snapshot = int(row[0]), json.loads(row[2])
+                    migrated = row[1] != fingerprint
             rows = db.execute(
                 "SELECT event_id, type, data, version, recorded FROM events "
                 "WHERE aggregate = ? AND id = ? AND version > ? ORDER BY version",
                 (aggregate, aggregate_id, after),
             ).fetchall()
         events = [StoredEvent(r[0], r[1], json.loads(r[2]), r[3], r[4]) for r in rows]
-        return Loaded(snapshot, after, events, migrated)
+        loaded = Loaded(snapshot, after, events, migrated)
+        if self._exclusive:
+            # Under the write lock nobody else can write this instance before our commit.
+            self._versions[(aggregate, aggregate_id)] = loaded.version
+        return loaded
 
     @staticmethod
     def _history_purged(db: sqlite3.Connection, aggregate: str, aggregate_id: str) -> bool:
@@ -305,32 +338,29 @@ class SQLiteEventStore(EventStore):
 
     def _commit(self, db: sqlite3.Connection, commit: Commit) -> None:
         agg, agg_id = commit.aggregate, commit.aggregate_id
-        row = db.execute(
-            "SELECT MAX(version) FROM events WHERE aggregate = ? AND id = ?", (agg, agg_id)
-        ).fetchone()
-        current = row[0] if row and row[0] is not None else 0
-        snap = db.execute(
-            "SELECT version FROM snapshots WHERE aggregate = ? AND id = ?", (agg, agg_id)
-        ).fetchone()
-        if snap is not None and snap[0] > current:
-            current = snap[0]  # an instance seeded from a given state starts at its snapshot
+        current = self._versions.get((agg, agg_id)) if self._exclusive else None
+        if current is None:
+            # The current version: the last event's, else the snapshot's (a restored instance).
+            current = db.execute(
+                "SELECT COALESCE((SELECT MAX(version) FROM events WHERE aggregate = ? AND id = ?), "
+                "(SELECT version FROM snapshots WHERE aggregate = ? AND id = ?), 0)",
+                (agg, agg_id, agg, agg_id),
+            ).fetchone()[0]
         if current != commit.expected_version:
             raise ConcurrencyError(
                 f"{agg} {agg_id}: expected version {commit.expected_version}, found {current}"
             )
         if commit.idempotency is not None:
             flow, key, expires = commit.idempotency
-            db.execute(
-                "DELETE FROM idempotency WHERE flow = ? AND key = ? AND expires <= ?",
-                (flow, key, commit.recorded),
+            # Insert, or take over a record that has expired; a live record is a duplicate.
+            cursor = db.execute(
+                "INSERT INTO idempotency (flow, key, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (flow, key) DO UPDATE SET expires = excluded.expires "
+                "WHERE idempotency.expires <= ?",
+                (flow, key, expires, commit.recorded),
             )
-            try:
-                db.execute(
-                    "INSERT INTO idempotency (flow, key, expires) VALUES (?, ?, ?)",
-                    (flow, key, expires),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise DuplicateError(f"{flow}: {key} was already processed") from exc
+            if cursor.rowcount == 0:
+                raise DuplicateError(f"{flow}: {key} was already processed")
         if commit.delivery is not None:
             try:
                 db.execute("INSERT INTO deliveries (event_id, flow) VALUES (?, ?)", commit.delivery)
@@ -357,16 +387,17 @@ class SQLiteEventStore(EventStore):
             )
             for n, (event_id, type_, data) in enumerate(commit.events, start=1)
         ]
-        db.executemany(
+        insert = (
             "INSERT INTO events (aggregate, id, version, event_id, type, data, recorded) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        if commit.outbox:
-            db.executemany(
-                "INSERT INTO outbox (event_id, type, data) VALUES (?, ?, ?)",
-                [(r[3], r[4], r[5]) for r in rows],
-            )
+        if len(rows) == 1:
+            db.execute(insert, rows[0])
+        else:
+            db.executemany(insert, rows)
+        published = [(r[3], r[4], r[5]) for r in rows if r[4] in commit.outbox]
+        if published:
+            db.executemany("INSERT INTO outbox (event_id, type, data) VALUES (?, ?, ?)", published)
         if commit.snapshot is not None:
             db.execute(
                 "INSERT OR REPLACE INTO snapshots (aggregate, id, version, fingerprint, data) "

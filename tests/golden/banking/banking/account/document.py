@@ -37,6 +37,15 @@ class AccountDocument:
             frozen=data.get("frozen", False),
         )
 
+    def clone(self) -> AccountDocument:
+        """A copy that shares nothing mutable with this document."""
+        return AccountDocument(
+            accountNumber=self.accountNumber,
+            owner=self.owner,
+            balance=self.balance,
+            frozen=self.frozen,
+        )
+
 
 def new_document(key: str) -> AccountDocument:
     """The document of a new instance: defaults, plus its business key."""

@@ -1,0 +1,262 @@
+"""One benchmark measurement in this (fresh) process; prints a JSON result.
+
+usage: python bench/contenders.py CONTENDER WORKLOAD SYNCHRONOUS DATABASE [ACCOUNTS]
+  CONTENDER  generated | eventsourcing | raw
+  WORKLOAD   w1 (ACCOUNTS x 20 commands) | w2 (load one aggregate of 10,000 events)
+The generated contender needs the banking example built and on PYTHONPATH.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+ROUNDS = 20
+W2_EVENTS = 10_000
+W2_LOADS = 20
+
+
+def commands(accounts: int) -> Iterator[tuple[str, str, float]]:
+    """(kind, account, amount): per round, one command for every account; round 0 opens."""
+    rng = random.Random(42)
+    for round_ in range(ROUNDS):
+        for n in range(accounts):
+            account = f"NL01BANK{n:06d}"
+            if round_ == 0:
+                yield "open", account, 100.0
+            else:
+                yield ("deposit" if rng.random() < 0.6 else "withdraw"), account, float(rng.randint(1, 80))
+
+
+# -- generated ---------------------------------------------------------------------------
+def generated_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
+    from banking.service import BankingService
+    from banking.store import SQLiteEventStore
+
+    service = BankingService(SQLiteEventStore(db, synchronous=sync))
+    names = {"open": "OpenAccountRequested", "deposit": "DepositRequested",
+             "withdraw": "WithdrawalRequested"}
+    accepted = rejected = 0
+    for i, (kind, account, amount) in enumerate(commands(accounts)):
+        payload: dict[str, Any] = {"accountNumber": account}
+        if kind == "open":
+            payload.update(owner="x", initialDeposit=amount)
+        else:
+            payload.update(amount=amount, reference=f"r{i}")
+        if service.submit(names[kind], payload).ok:
+            accepted += 1
+        else:
+            rejected += 1
+    return accepted, rejected
+
+
+def generated_w2(db: str, sync: str, snapshots: bool) -> list[float]:
+    from banking.registry import AGGREGATES
+    from banking.service import BankingService
+    from banking.store import SQLiteEventStore
+
+    service = BankingService(SQLiteEventStore(db, synchronous=sync))
+    service.submit("OpenAccountRequested", {"accountNumber": "NL01BANK000001", "owner": "x"})
+    for i in range(W2_EVENTS - 1):
+        service.submit("DepositRequested", {"accountNumber": "NL01BANK000001", "amount": 1.0,
+                                            "reference": f"r{i}"})
+    if not snapshots:
+        service.store._db.execute("DELETE FROM snapshots")  # type: ignore[attr-defined]
+    agg = AGGREGATES["Account"]
+    timings = []
+    for _ in range(W2_LOADS):
+        start = time.perf_counter()
+        document = service.load(agg, "NL01BANK000001")
+        timings.append(time.perf_counter() - start)
+    assert document is not None and document["balance"] == W2_EVENTS - 1
+    return timings
+
+
+# -- eventsourcing -----------------------------------------------------------------------
+def _eventsourcing_app(db: str, sync: str, snapshot_interval: int | None) -> Any:
+    import os
+
+    from eventsourcing import sqlite as es_sqlite
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
+
+    # Same durability as the others: eventsourcing sets WAL itself; add the synchronous level.
+    original = es_sqlite.SQLiteConnectionPool._create_connection
+
+    def create(self: Any) -> Any:
+        connection = original(self)
+        connection._sqlite_conn.execute(f"PRAGMA synchronous = {sync}")
+        return connection
+
+    es_sqlite.SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign]
+
+    class Account(Aggregate):
+        @event("Opened")
+        def __init__(self, number: str, owner: str, balance: float) -> None:
+            self.number = number
+            self.owner = owner
+            self.balance = balance
+
+        @event("Deposited")
+        def deposit(self, amount: float) -> None:
+            self.balance += amount
+
+        @event("Withdrawn")
+        def withdraw(self, amount: float) -> None:
+            self.balance -= amount
+
+        @classmethod
+        def create_id(cls, number: str, owner: str, balance: float) -> uuid.UUID:
+            return uuid.uuid5(uuid.NAMESPACE_URL, number)
+
+    class Bank(Application[uuid.UUID]):
+        snapshotting_intervals = {Account: snapshot_interval} if snapshot_interval else {}
+
+    os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=db)
+    return Bank(), Account
+
+
+def eventsourcing_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
+    app, account_cls = _eventsourcing_app(db, sync, 100)
+    accepted = rejected = 0
+    for kind, number, amount in commands(accounts):
+        key = uuid.uuid5(uuid.NAMESPACE_URL, number)
+        if kind == "open":
+            app.save(account_cls(number, "x", amount))
+            accepted += 1
+            continue
+        account = app.repository.get(key)
+        if kind == "deposit":
+            account.deposit(amount)
+        elif account.balance - amount < 0:
+            rejected += 1
+            continue
+        else:
+            account.withdraw(amount)
+        app.save(account)
+        accepted += 1
+    return accepted, rejected
+
+
+def eventsourcing_w2(db: str, sync: str, snapshots: bool) -> list[float]:
+    app, account_cls = _eventsourcing_app(db, sync, 100 if snapshots else None)
+    account = account_cls("NL01BANK000001", "x", 0.0)
+    app.save(account)
+    for _ in range(W2_EVENTS - 1):
+        account = app.repository.get(account.id)
+        account.deposit(1.0)
+        app.save(account)
+    timings = []
+    for _ in range(W2_LOADS):
+        start = time.perf_counter()
+        loaded = app.repository.get(account.id)
+        timings.append(time.perf_counter() - start)
+    assert loaded.balance == W2_EVENTS - 1
+    return timings
+
+
+# -- raw sqlite3 -------------------------------------------------------------------------
+RAW_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (stream TEXT NOT NULL, version INTEGER NOT NULL,
+    type TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (stream, version)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (stream TEXT PRIMARY KEY, version INTEGER NOT NULL,
+    data TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+
+def _raw(db: str, sync: str) -> sqlite3.Connection:
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute(f"PRAGMA synchronous = {sync}")
+    con.executescript(RAW_SCHEMA)
+    return con
+
+
+def _fold(rows: list[tuple[str, str]], balance: float = 0.0) -> float:
+    for type_, data in rows:
+        amount = json.loads(data)["amount"]
+        balance = amount if type_ == "Opened" else balance + amount if type_ == "Deposited" else balance - amount
+    return balance
+
+
+def raw_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
+    con = _raw(db, sync)
+    accepted = rejected = 0
+    for kind, account, amount in commands(accounts):
+        con.execute("BEGIN IMMEDIATE")
+        rows = con.execute("SELECT type, data FROM events WHERE stream = ? ORDER BY version",
+                           (account,)).fetchall()
+        if kind == "open":
+            ok = not rows
+            event = "Opened"
+        else:
+            balance = _fold(rows)
+            ok = bool(rows) and (kind == "deposit" or balance - amount >= 0)
+            event = "Deposited" if kind == "deposit" else "Withdrawn"
+        if ok:
+            con.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
+                        (account, len(rows) + 1, event, json.dumps({"amount": amount})))
+            accepted += 1
+        else:
+            rejected += 1
+        con.execute("COMMIT")
+    return accepted, rejected
+
+
+def raw_w2(db: str, sync: str, snapshots: bool) -> list[float]:
+    con = _raw(db, sync)
+    con.execute("BEGIN")
+    con.execute("INSERT INTO events VALUES (?, 1, 'Opened', ?)", ("s", json.dumps({"amount": 0.0})))
+    con.executemany("INSERT INTO events VALUES ('s', ?, 'Deposited', ?)",
+                    [(v, json.dumps({"amount": 1.0})) for v in range(2, W2_EVENTS + 1)])
+    if snapshots:
+        version = W2_EVENTS // 100 * 100
+        balance = float(version - 1)
+        con.execute("INSERT INTO snapshots VALUES ('s', ?, ?)", (version, json.dumps({"balance": balance})))
+    con.execute("COMMIT")
+    timings = []
+    for _ in range(W2_LOADS):
+        start = time.perf_counter()
+        snap = con.execute("SELECT version, data FROM snapshots WHERE stream = 's'").fetchone()
+        after, balance = (snap[0], json.loads(snap[1])["balance"]) if snap else (0, 0.0)
+        rows = con.execute("SELECT type, data FROM events WHERE stream = 's' AND version > ? "
+                           "ORDER BY version", (after,)).fetchall()
+        balance = _fold(rows, balance)
+        timings.append(time.perf_counter() - start)
+    assert balance == W2_EVENTS - 1
+    return timings
+
+
+RUNNERS: dict[str, dict[str, Callable[..., Any]]] = {
+    "generated": {"w1": generated_w1, "w2": generated_w2},
+    "eventsourcing": {"w1": eventsourcing_w1, "w2": eventsourcing_w2},
+    "raw": {"w1": raw_w1, "w2": raw_w2},
+}
+
+
+def main() -> None:
+    contender, workload, sync, db = sys.argv[1:5]
+    if workload == "w1":
+        accounts = int(sys.argv[5]) if len(sys.argv) > 5 else 1000
+        start = time.perf_counter()
+        accepted, rejected = RUNNERS[contender]["w1"](db, sync, accounts)
+        elapsed = time.perf_counter() - start
+        total = accepted + rejected
+        print(json.dumps({"commands": total, "accepted": accepted, "rejected": rejected,
+                          "seconds": elapsed, "per_second": total / elapsed}))
+    else:
+        snapshots = workload == "w2-snapshots"
+        timings = RUNNERS[contender]["w2"](db, sync, snapshots)
+        print(json.dumps({"median_ms": statistics.median(timings) * 1000,
+                          "min_ms": min(timings) * 1000}))
+
+
+if __name__ == "__main__":
+    main()
