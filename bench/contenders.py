@@ -70,12 +70,15 @@ def generated_w2(db: str, sync: str, snapshots: bool) -> list[float]:
     if not snapshots:
         service.store._db.execute("DELETE FROM snapshots")  # type: ignore[attr-defined]
     agg = AGGREGATES["Account"]
+    aggregate_id = service.store.resolve("Account", "NL01BANK000001")
+    assert aggregate_id is not None
     timings = []
     for _ in range(W2_LOADS):
+        service._cache.clear()  # measure a load from the store, not from the document cache
         start = time.perf_counter()
-        document = service.load(agg, "NL01BANK000001")
+        document, _version = service._load(agg, aggregate_id, "NL01BANK000001")
         timings.append(time.perf_counter() - start)
-    assert document is not None and document["balance"] == W2_EVENTS - 1
+    assert document.balance == W2_EVENTS - 1
     return timings
 
 
@@ -149,10 +152,10 @@ def eventsourcing_w2(db: str, sync: str, snapshots: bool) -> list[float]:
     app, account_cls = _eventsourcing_app(db, sync, 100 if snapshots else None)
     account = account_cls("NL01BANK000001", "x", 0.0)
     app.save(account)
-    for _ in range(W2_EVENTS - 1):
-        account = app.repository.get(account.id)
+    for n in range(1, W2_EVENTS):
         account.deposit(1.0)
-        app.save(account)
+        if n % 100 == 0 or n == W2_EVENTS - 1:
+            app.save(account)  # saving also takes the snapshots when they are enabled
     timings = []
     for _ in range(W2_LOADS):
         start = time.perf_counter()
@@ -181,15 +184,27 @@ def _raw(db: str, sync: str) -> sqlite3.Connection:
 
 def _fold(rows: list[tuple[str, str]], balance: float = 0.0) -> float:
     for type_, data in rows:
-        amount = json.loads(data)["amount"]
-        balance = amount if type_ == "Opened" else balance + amount if type_ == "Deposited" else balance - amount
+        event = json.loads(data)
+        if type_ == "Opened":
+            balance = event["initialDeposit"]
+        elif type_ == "Deposited":
+            balance += event["amount"]
+        else:
+            balance -= event["amount"]
     return balance
+
+
+def _payload(type_: str, account: str, amount: float, reference: str) -> str:
+    """The same event data the generated service stores, so JSON costs are comparable."""
+    if type_ == "Opened":
+        return json.dumps({"accountNumber": account, "owner": "x", "initialDeposit": amount})
+    return json.dumps({"accountNumber": account, "amount": amount, "reference": reference})
 
 
 def raw_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
     con = _raw(db, sync)
     accepted = rejected = 0
-    for kind, account, amount in commands(accounts):
+    for i, (kind, account, amount) in enumerate(commands(accounts)):
         con.execute("BEGIN IMMEDIATE")
         rows = con.execute("SELECT type, data FROM events WHERE stream = ? ORDER BY version",
                            (account,)).fetchall()
@@ -202,7 +217,7 @@ def raw_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
             event = "Deposited" if kind == "deposit" else "Withdrawn"
         if ok:
             con.execute("INSERT INTO events VALUES (?, ?, ?, ?)",
-                        (account, len(rows) + 1, event, json.dumps({"amount": amount})))
+                        (account, len(rows) + 1, event, _payload(event, account, amount, f"r{i}")))
             accepted += 1
         else:
             rejected += 1
@@ -213,9 +228,9 @@ def raw_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
 def raw_w2(db: str, sync: str, snapshots: bool) -> list[float]:
     con = _raw(db, sync)
     con.execute("BEGIN")
-    con.execute("INSERT INTO events VALUES (?, 1, 'Opened', ?)", ("s", json.dumps({"amount": 0.0})))
+    con.execute("INSERT INTO events VALUES (?, 1, 'Opened', ?)", ("s", _payload("Opened", "s", 0.0, "")))
     con.executemany("INSERT INTO events VALUES ('s', ?, 'Deposited', ?)",
-                    [(v, json.dumps({"amount": 1.0})) for v in range(2, W2_EVENTS + 1)])
+                    [(v, _payload("Deposited", "s", 1.0, f"r{v}")) for v in range(2, W2_EVENTS + 1)])
     if snapshots:
         version = W2_EVENTS // 100 * 100
         balance = float(version - 1)

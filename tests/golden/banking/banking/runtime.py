@@ -234,8 +234,8 @@ class Service:
                 document = agg.document_from_dict(loaded.snapshot)
             else:
                 document = agg.new_document(key)
-        for event in loaded.events:
-            agg.replay(document, event.type, event.data)
+        for _version, event_type, data in loaded.events:
+            agg.replay(document, event_type, data)
         # The keychain is the truth about the business key (update-key changes it).
         agg.set_key(document, key)
         self._remember(agg, aggregate_id, loaded.version, agg.clone(document))
