@@ -60,7 +60,10 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 # -- runtime -----------------------------------------------------------------------------
-def runtime(work: Path, reps: int, accounts: int) -> dict[str, Any]:
+ALL_CASES = ["w1/NORMAL", "w1/FULL", "w2/NORMAL", "w2-snapshots/NORMAL"]
+
+
+def runtime(work: Path, reps: int, accounts: int, only: list[str]) -> dict[str, Any]:
     banking = work / "banking"
     build = subprocess.run([PYTHON, "-m", "draftsman_gen", "build", str(ROOT / "examples/banking"),
                             "--out", str(banking)], capture_output=True, text=True, check=False)
@@ -68,7 +71,7 @@ def runtime(work: Path, reps: int, accounts: int) -> dict[str, Any]:
         raise RuntimeError(build.stderr)
     env = {**os.environ, "PYTHONPATH": str(banking)}
     results: dict[str, Any] = {}
-    cases = [("w1", "NORMAL"), ("w1", "FULL"), ("w2", "NORMAL"), ("w2-snapshots", "NORMAL")]
+    cases = [tuple(case.split("/")) for case in only]
     for workload, sync in cases:
         name = f"{workload}/{sync}"
         samples: dict[str, list[float]] = {c: [] for c in CONTENDERS}
@@ -160,13 +163,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--only", choices=["runtime", "generator"])
     parser.add_argument("--json", default=str(ROOT / "bench/results/latest.json"))
+    parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=ALL_CASES,
+                        help="runtime cases to run (default: all)")
     args = parser.parse_args()
     reps = args.reps or (2 if args.quick else 3)
     report: dict[str, Any] = {"machine": machine(), "reps": reps, "quick": args.quick}
     with tempfile.TemporaryDirectory(prefix="draftsman-bench-") as tmp:
         work = Path(tmp)
         if args.only != "generator":
-            report["runtime"] = runtime(work, reps, 100 if args.quick else 1000)
+            report["runtime"] = runtime(work, reps, 100 if args.quick else 1000, args.cases)
         if args.only != "runtime":
             report["generator"] = generator(work, reps, [10] if args.quick else [10, 100],
                                             run_tests=True)

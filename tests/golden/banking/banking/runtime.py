@@ -238,7 +238,7 @@ class Service:
             agg.replay(document, event_type, data)
         # The keychain is the truth about the business key (update-key changes it).
         agg.set_key(document, key)
-        self._remember(agg, aggregate_id, loaded.version, agg.clone(document))
+        # Not remembered here: a successful flow remembers its result, which is newer.
         return document, loaded.version
 
     def _remember(self, agg: AggregateType, aggregate_id: str, version: int, document: Any) -> None:
