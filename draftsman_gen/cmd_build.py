@@ -30,14 +30,22 @@ def _generate(model_dir: Path, label: str, error_format: str,
         return 3
 
 
-def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
-    if out.exists() and not out.is_dir():
-        click.echo(f"draftsman-gen: {out} is not a folder", err=True)
-        return 2
+def _unchanged(model_dir: Path, out: Path, full: bool) -> tuple[str, str, bool]:
+    """The model's label and digest, and whether the output is known to be current."""
     label = model_dir.resolve().name
     digest = model_digest(model_dir, label)
     if not full and (count := up_to_date(out, digest)) is not None:
         click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
+        return label, digest, True
+    return label, digest, False
+
+
+def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
+    if out.exists() and not out.is_dir():
+        click.echo(f"draftsman-gen: {out} is not a folder", err=True)
+        return 2
+    label, digest, unchanged = _unchanged(model_dir, out, full)
+    if unchanged:
         return 0
     files = _generate(model_dir, label, error_format, use_cache)
     if isinstance(files, int):
@@ -57,10 +65,8 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
 
 
 def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
-    label = model_dir.resolve().name
-    digest = model_digest(model_dir, label)
-    if not full and (count := up_to_date(out, digest)) is not None:
-        click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
+    label, digest, unchanged = _unchanged(model_dir, out, full)
+    if unchanged:
         return 0
     files = _generate(model_dir, label, error_format, use_cache)
     if isinstance(files, int):
