@@ -49,6 +49,15 @@ class StoreConformance:
             self.commit(store, "id-2", keys=["k"])
         assert store.history("Thing", "id-2") == []  # nothing of the failed commit is stored
 
+    def test_lookup_gives_id_idempotency_and_version(self, store: Any) -> None:
+        assert store.lookup("Thing", "k", "Thing.Do", "r1", 1500.0)[:2] == (None, False)
+        self.commit(store, keys=["k"], n=2, idempotency=("Thing.Do", "r1", 2000.0))
+        aggregate_id, processed, version = store.lookup("Thing", "k", "Thing.Do", "r1", 1500.0)
+        assert (aggregate_id, processed) == ("id-1", True)
+        assert version in (2, None)  # None: a backend that cannot tell cheaply
+        assert store.lookup("Thing", "k", "Thing.Do", "r1", 2500.0)[1] is False  # expired
+        assert store.lookup("Thing", "k", "Thing.Do", None, 1500.0)[1] is False
+
     def test_rename_key(self, store: Any) -> None:
         self.commit(store, keys=["old"])
         self.commit(store, expected=1, keys=["new"], remove_keys=["old"])

@@ -10,9 +10,9 @@ and outbox rows in one transaction. A version conflict reloads and reruns the fl
 from __future__ import annotations
 
 import json
+import os
 import time
 import traceback
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,7 +164,7 @@ class Service:
         now: float,
     ) -> Result:
         agg = spec.aggregate
-        aggregate_id, processed = self.store.lookup(agg.name, key, spec.flow, idem, now)
+        aggregate_id, processed, current = self.store.lookup(agg.name, key, spec.flow, idem, now)
         if processed:
             return Rejected("already-processed", f"{spec.flow}: already processed", agg.name, key)
         if event_id is not None and self.store.is_delivered(event_id, spec.flow):
@@ -176,10 +176,10 @@ class Service:
         if not spec.create and aggregate_id is None:
             return Rejected("not-found", f"{agg.name} {key!r} not found", agg.name, key)
         if aggregate_id is None:
-            aggregate_id = uuid.uuid4().hex
+            aggregate_id = os.urandom(16).hex()
             document, version = agg.new_document(key), 0
         else:
-            document, version = self._load(agg, aggregate_id, key)
+            document, version = self._load(agg, aggregate_id, key, current)
         flow = spec.start(payload, document, key)
         try:
             spec.run(flow)
@@ -195,7 +195,7 @@ class Service:
             )
         events = [(e.EVENT_TYPE, e.to_dict()) for e in flow.events]
         commit = Commit(agg.name, aggregate_id, version, recorded=now, outbox=agg.published)
-        commit.events = [(uuid.uuid4().hex, name, data) for name, data in events]
+        commit.events = [(os.urandom(16).hex(), name, data) for name, data in events]
         if spec.create:
             commit.add_keys.append(key)
         if flow.identity != key:
@@ -218,9 +218,16 @@ class Service:
             agg.name, flow.identity, new_version, events, flow.entity, agg.document_to_dict
         )
 
-    def _load(self, agg: AggregateType, aggregate_id: str, key: str) -> tuple[Any, int]:
-        """A private copy of the current document and its version."""
+    def _load(
+        self, agg: AggregateType, aggregate_id: str, key: str, current: int | None = None
+    ) -> tuple[Any, int]:
+        """A private copy of the current document and its version (`current`, when the
+        caller already knows it, saves asking the store whether anything changed)."""
         cached = self._cache.get((agg.name, aggregate_id))
+        if cached is not None and cached[0] == current:
+            document = agg.clone(cached[1])
+            agg.set_key(document, key)
+            return document, current
         if cached is not None:
             loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint, after=cached[0])
             if not loaded.events:  # nothing new since we last saw it: the usual case
@@ -260,11 +267,14 @@ class Service:
         """Store a given state as version 0 of a new instance (used by the generated tests)."""
         document = agg.document_from_dict(state)
         agg.set_key(document, key)
-        commit = Commit(agg.name, uuid.uuid4().hex, 0, add_keys=[key], recorded=self.clock())
+        commit = Commit(agg.name, os.urandom(16).hex(), 0, add_keys=[key], recorded=self.clock())
         commit.snapshot = Snapshot(0, agg.fingerprint, agg.document_to_dict(document))
         self.store.commit(commit)
 
 
 def idempotency_key(*values: Any) -> str:
     """A stable text key from the values of the idempotency-key fields."""
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return _KEY_ENCODER.encode(values)
+
+
+_KEY_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)

@@ -21,6 +21,7 @@ from typing import Any
 DATABASE_ENV = "BANKING_DATABASE"
 SYNCHRONOUS_ENV = "BANKING_SYNCHRONOUS"
 _decode = json.JSONDecoder().decode  # json.loads without its per-call checks: loads are hot
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class ConcurrencyError(Exception):
@@ -97,10 +98,11 @@ class EventStore(ABC):
 
     def lookup(
         self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
-    ) -> tuple[str | None, bool]:
-        """resolve() and is_processed() together: one round trip where the backend allows."""
+    ) -> tuple[str | None, bool, int | None]:
+        """resolve() and is_processed() together, plus the instance's current version when
+        it is cheap to know (None otherwise): one round trip where the backend allows."""
         processed = idempotency_key is not None and self.is_processed(flow, idempotency_key, now)
-        return self.resolve(aggregate, key), processed
+        return self.resolve(aggregate, key), processed, None
 
     @abstractmethod
     def load(
@@ -286,17 +288,23 @@ class SQLiteEventStore(EventStore):
 
     def lookup(
         self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
-    ) -> tuple[str | None, bool]:
-        if idempotency_key is None:
-            return self.resolve(aggregate, key), False
+    ) -> tuple[str | None, bool, int | None]:
         with self._lock:
             row = self._db.execute(
-                "SELECT (SELECT id FROM keychain WHERE aggregate = ? AND key = ?), "
-                "EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
-                "AND (expires IS NULL OR expires > ?))",
-                (aggregate, key, flow, idempotency_key, now),
+                "SELECT k.id, EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
+                "AND (expires IS NULL OR expires > ?)), "
+                "(SELECT MAX(version) FROM events AS e WHERE e.aggregate = k.aggregate "
+                "AND e.id = k.id) "
+                "FROM (SELECT ? AS aggregate, ? AS key) AS wanted "
+                "LEFT JOIN keychain AS k ON k.aggregate = wanted.aggregate AND k.key = wanted.key",
+                (flow, idempotency_key or "", now, aggregate, key),
             ).fetchone()
-        return (None if row[0] is None else str(row[0])), bool(row[1])
+            aggregate_id = None if row[0] is None else str(row[0])
+            version = None if row[2] is None else int(row[2])
+            if self._exclusive and aggregate_id is not None and version is not None:
+                # Under the write lock this version stays current until our commit.
+                self._versions[(aggregate, aggregate_id)] = version
+        return aggregate_id, idempotency_key is not None and bool(row[1]), version
 
     def resolve(self, aggregate: str, key: str) -> str | None:
         with self._lock:
@@ -399,7 +407,7 @@ class SQLiteEventStore(EventStore):
                 commit.expected_version + n,
                 event_id,
                 type_,
-                json.dumps(data),
+                _encode(data),
                 commit.recorded,
             )
             for n, (event_id, type_, data) in enumerate(commit.events, start=1)
