@@ -273,19 +273,6 @@ class SQLiteEventStore(EventStore):
                 raise
             self._db.execute("COMMIT")
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One consistent view of the database for several SELECTs."""
-        with self._lock:
-            if self._exclusive:
-                yield self._db
-                return
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            finally:
-                self._db.execute("COMMIT")
-
     def lookup(
         self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
     ) -> tuple[str | None, bool, int | None]:
@@ -316,42 +303,56 @@ class SQLiteEventStore(EventStore):
     def load(
         self, aggregate: str, aggregate_id: str, fingerprint: str, after: int | None = None
     ) -> Loaded:
-        with self._read() as db:
-            snapshot = None
-            migrated = False
-            if after is None:
-                after = 0
-                row = db.execute(
-                    "SELECT version, fingerprint, data FROM snapshots "
-                    "WHERE aggregate = ? AND id = ?",
-                    (aggregate, aggregate_id),
-                ).fetchone()
-                # A snapshot of another shape is ignored while the full history exists; once
-                # events were purged it is the only record, and is read leniently.
-                if row is not None and (
-                    row[1] == fingerprint or self._history_purged(db, aggregate, aggregate_id)
-                ):
-                    after, snapshot = int(row[0]), json.loads(row[2])
-                    migrated = row[1] != fingerprint
-            rows = db.execute(
-                "SELECT version, type, data FROM events "
-                "WHERE aggregate = ? AND id = ? AND version > ? ORDER BY version",
-                (aggregate, aggregate_id, after),
-            ).fetchall()
-        events = [(version, type_, _decode(data)) for version, type_, data in rows]
-        loaded = Loaded(snapshot, after, events, migrated)
-        if self._exclusive:
-            # Under the write lock nobody else can write this instance before our commit.
-            self._versions[(aggregate, aggregate_id)] = loaded.version
+        with self._lock:
+            if after is not None:
+                rows = self._db.execute(
+                    "SELECT version, type, data FROM events "
+                    "WHERE aggregate = ? AND id = ? AND version > ? ORDER BY version",
+                    (aggregate, aggregate_id, after),
+                ).fetchall()
+                loaded = Loaded(None, after, [(v, t, _decode(d)) for v, t, d in rows])
+            else:
+                # One statement, so snapshot and events come from one consistent view.
+                rows = self._db.execute(
+                    "SELECT 0, version, fingerprint, data FROM snapshots "
+                    "WHERE aggregate = ? AND id = ? "
+                    "UNION ALL "
+                    "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? "
+                    "AND version > COALESCE((SELECT version FROM snapshots WHERE aggregate = ? "
+                    "AND id = ? AND fingerprint = ?), 0) "
+                    "ORDER BY 1, 2",
+                    (
+                        aggregate,
+                        aggregate_id,
+                        aggregate,
+                        aggregate_id,
+                        aggregate,
+                        aggregate_id,
+                        fingerprint,
+                    ),
+                ).fetchall()
+                loaded = self._loaded(rows, fingerprint)
+            if self._exclusive:
+                # Under the write lock nobody else can write this instance before our commit.
+                self._versions[(aggregate, aggregate_id)] = loaded.version
         return loaded
 
     @staticmethod
-    def _history_purged(db: sqlite3.Connection, aggregate: str, aggregate_id: str) -> bool:
-        row = db.execute(
-            "SELECT MIN(version) FROM events WHERE aggregate = ? AND id = ?",
-            (aggregate, aggregate_id),
-        ).fetchone()
-        return row[0] is None or row[0] > 1
+    def _loaded(rows: list[Any], fingerprint: str) -> Loaded:
+        snapshot_row = rows[0] if rows and rows[0][0] == 0 else None
+        events = rows[1:] if snapshot_row else rows
+        if snapshot_row is None:
+            return Loaded(None, 0, [(v, t, _decode(d)) for _k, v, t, d in events])
+        _kind, version, snapshot_fingerprint, data = snapshot_row
+        if snapshot_fingerprint == fingerprint:
+            return Loaded(_decode(data), version, [(v, t, _decode(d)) for _k, v, t, d in events])
+        # A snapshot of another shape is ignored while the full history exists; once events
+        # were purged (the first one left is not version 1) it is the only record of them,
+        # and is read leniently.
+        if events and events[0][1] == 1:
+            return Loaded(None, 0, [(v, t, _decode(d)) for _k, v, t, d in events])
+        later = [(v, t, _decode(d)) for _k, v, t, d in events if v > version]
+        return Loaded(_decode(data), version, later, migrated=True)
 
     def commit(self, commit: Commit) -> None:
         try:
