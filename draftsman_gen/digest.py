@@ -1,8 +1,8 @@
 """A fingerprint of everything a build's output depends on, for the no-change fast path.
 
 The output of `build` is a pure function of: the model files and the model folder's name,
-draftsman-gen's version, templates and schemas, black's version and the Python version
-(expressions may be re-printed by `ast`). When the manifest of the output folder records the
+draftsman-gen's version and code, templates and schemas, black's version and the Python
+version (expressions may be re-printed by `ast`). When the manifest of the output folder records the
 same digest and every generated file still has the content hash the manifest records, the
 output is up to date without loading, rendering or formatting anything.
 """
@@ -24,10 +24,11 @@ def _tool_identity() -> bytes:
     parts = [f"draftsman-gen {__version__}", f"black {version('black')}",
              f"python {sys.version_info[0]}.{sys.version_info[1]}"]
     digest = hashlib.sha256("\n".join(parts).encode())
-    for name in ("templates", "schemas"):
-        folder = resource_dir(name)
+    # The generator's own code too: a development build changes it without a new version.
+    folders = [resource_dir("templates"), resource_dir("schemas"), Path(__file__).parent]
+    for folder in folders:
         for path in sorted(folder.rglob("*")):
-            if path.is_file() and path.suffix in (".j2", ".json"):
+            if path.is_file() and path.suffix in (".j2", ".json", ".py"):
                 digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes())
     return digest.digest()

@@ -59,6 +59,7 @@ class Command:
     namespace: str
     fields: tuple[Field, ...]
     loc: Loc
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,7 @@ class Flow:
     processors: tuple[Processor, ...]
     test_cases: tuple[TestCase, ...]
     loc: Loc
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,7 @@ class Aggregate:
     events: tuple[Event, ...]
     flows: tuple[Flow, ...]
     loc: Loc
+    description: str = ""
 
 
 @dataclass(frozen=True)

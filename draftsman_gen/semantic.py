@@ -317,7 +317,8 @@ class Checker:
             fields = self.fields(source, ("fields",), source.data["fields"], source.stem, True, True)
             if ok:
                 self.commands[source.stem] = ir.Command(
-                    source.stem, "/".join(namespace_parts), tuple(fields.values()), _loc(source))
+                    source.stem, "/".join(namespace_parts), tuple(fields.values()), _loc(source),
+                    source.data.get("description", ""))
 
     # -- aggregates ----------------------------------------------------------------------
     def collect_aggregates(self) -> None:
@@ -530,7 +531,8 @@ class Checker:
                 backup_interval_days=data.get("backup-interval-days", 0),
                 backup_ttl_days=data.get("backup-ttl-days", 0),
                 events=tuple(sorted(agg.events.values(), key=lambda e: e.name)),
-                flows=tuple(flows[agg.name]), loc=_loc(agg.root)))
+                flows=tuple(flows[agg.name]), loc=_loc(agg.root),
+                description=data.get("description", "")))
         return ir.Model(
             name=name, package=package, description=description, dependencies=deps,
             commands=tuple(sorted(self.commands.values(), key=lambda c: c.name)),
@@ -581,7 +583,8 @@ class FlowChecker:
         )
         return ir.Flow(self.source.stem, snake(self.source.stem), self.agg.name,
                        bool(self.data.get("create-command", False)), tuple(triggers), variables,
-                       tuple(processors), tuple(cases), _loc(self.source))
+                       tuple(processors), tuple(cases), _loc(self.source),
+                       self.data.get("description", ""))
 
     def declare(self, name: str, ftype: str | None) -> None:
         if ftype == "ObjectList":

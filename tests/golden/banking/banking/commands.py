@@ -39,6 +39,8 @@ class DepositRequested:
 class OpenAccountRequested:
     """OpenAccountRequested (commands/Banking/OpenAccountRequested.yaml)."""
 
+    # A customer asks to open an account.
+
     accountNumber: str
     owner: str
     initialDeposit: float

@@ -16,6 +16,8 @@ from banking.commands import DepositRequested, OpenAccountRequested, WithdrawalR
 from banking.runtime import FunctionalError, idempotency_key
 
 # -- Deposit (domain/Banking/Account/behavior-flows/Deposit.yaml) --
+# Adds money. Deposits are idempotent on their reference, and the balance may not exceed
+# one million after the deposit.
 
 
 @dataclass(slots=True, kw_only=True)
@@ -75,6 +77,7 @@ def deposit(flow: DepositFlow) -> None:
 
 
 # -- OpenAccount (domain/Banking/Account/behavior-flows/OpenAccount.yaml) --
+# Opens a new account; the account number must not be in use.
 
 
 @dataclass(slots=True, kw_only=True)
@@ -126,6 +129,7 @@ def open_account(flow: OpenAccountFlow) -> None:
 
 
 # -- Withdraw (domain/Banking/Account/behavior-flows/Withdraw.yaml) --
+# Takes money out; the balance check runs on the state after the event.
 
 
 @dataclass(slots=True, kw_only=True)
