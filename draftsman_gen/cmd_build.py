@@ -30,26 +30,27 @@ def _generate(model_dir: Path, label: str, error_format: str,
         return 3
 
 
-def _unchanged(model_dir: Path, out: Path, full: bool) -> tuple[str, str, bool]:
-    """The model's label and digest, and whether the output is known to be current."""
+def _current_or_generated(model_dir: Path, out: Path, error_format: str, use_cache: bool,
+                          full: bool) -> tuple[str, dict[str, str]] | int:
+    """The model digest and the generated files, or an exit code: 0 when the manifest shows
+    the output is current (unless `full`), 1 or 3 when generation failed."""
     label = model_dir.resolve().name
     digest = model_digest(model_dir, label)
     if not full and (count := up_to_date(out, digest)) is not None:
         click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
-        return label, digest, True
-    return label, digest, False
+        return 0
+    files = _generate(model_dir, label, error_format, use_cache)
+    return files if isinstance(files, int) else (digest, files)
 
 
 def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
     if out.exists() and not out.is_dir():
         click.echo(f"draftsman-gen: {out} is not a folder", err=True)
         return 2
-    label, digest, unchanged = _unchanged(model_dir, out, full)
-    if unchanged:
-        return 0
-    files = _generate(model_dir, label, error_format, use_cache)
-    if isinstance(files, int):
-        return files
+    result = _current_or_generated(model_dir, out, error_format, use_cache, full)
+    if isinstance(result, int):
+        return result
+    digest, files = result
     try:
         report = write_tree(out, files, digest)
     except OSError as exc:
@@ -65,12 +66,10 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
 
 
 def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
-    label, digest, unchanged = _unchanged(model_dir, out, full)
-    if unchanged:
-        return 0
-    files = _generate(model_dir, label, error_format, use_cache)
-    if isinstance(files, int):
-        return files
+    result = _current_or_generated(model_dir, out, error_format, use_cache, full)
+    if isinstance(result, int):
+        return result
+    digest, files = result
     report = check_tree(out, files, digest)
     if not report.problems:
         click.echo(f"{out}: up to date ({len(files)} files)", err=True)

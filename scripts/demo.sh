@@ -4,10 +4,7 @@
 # a SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-"$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet '.[test]'
+source scripts/venv.sh
 .venv/bin/draftsman-gen validate examples/banking
 .venv/bin/draftsman-gen build examples/banking --out out/banking
 .venv/bin/draftsman-gen check examples/banking --out out/banking

@@ -4,10 +4,7 @@
 # then ruff, mypy and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3}
-"$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet '.[test]'
+source scripts/venv.sh
 .venv/bin/ruff check draftsman_gen tests
 .venv/bin/mypy
 # Run from the checkout with the installed package (pytest does not put the checkout on sys.path).
