@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from draftsman_gen.diagnostics import render
-from draftsman_gen.digest import model_digest
+from draftsman_gen.digest import model_digest, recall, remember
 from draftsman_gen.format import FormatError, Formatter, default_cache_dir
 from draftsman_gen.pipeline import compile_model
 from draftsman_gen.writer import check_tree, up_to_date, write_tree
@@ -22,7 +22,7 @@ def _generate(model_dir: Path, label: str, error_format: str,
         return 1
     from draftsman_gen.generate import generate
 
-    formatter = Formatter(default_cache_dir() if use_cache else None)
+    formatter = Formatter(_cache(use_cache))
     try:
         return generate(result.model, label, formatter)
     except FormatError as exc:
@@ -30,13 +30,18 @@ def _generate(model_dir: Path, label: str, error_format: str,
         return 3
 
 
+def _cache(use_cache: bool) -> Path | None:
+    return default_cache_dir() if use_cache else None
+
+
 def _current_or_generated(model_dir: Path, out: Path, error_format: str, use_cache: bool,
                           full: bool) -> tuple[str, dict[str, str]] | int:
-    """The model digest and the generated files, or an exit code: 0 when the manifest shows
-    the output is current (unless `full`), 1 or 3 when generation failed."""
+    """The model digest and the generated files, or an exit code: 0 when the output is known
+    to be current (unless `full`), 1 or 3 when generation failed."""
     label = model_dir.resolve().name
     digest = model_digest(model_dir, label)
-    if not full and (count := up_to_date(out, digest)) is not None:
+    recorded = recall(_cache(use_cache), out)
+    if not full and (count := up_to_date(out, digest, recorded)) is not None:
         click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
         return 0
     files = _generate(model_dir, label, error_format, use_cache)
@@ -52,7 +57,7 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
         return result
     digest, files = result
     try:
-        report = write_tree(out, files, digest)
+        report = write_tree(out, files)
     except OSError as exc:
         click.echo(f"draftsman-gen: cannot write {exc.filename}: {exc.strerror}", err=True)
         return 2
@@ -60,6 +65,7 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
         click.echo(f"draftsman-gen: {problem}", err=True)
     if report.problems:
         return 1
+    remember(_cache(use_cache), out, digest)
     click.echo(f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
                f"{len(report.removed)} removed", err=True)
     return 0
@@ -70,8 +76,9 @@ def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
     if isinstance(result, int):
         return result
     digest, files = result
-    report = check_tree(out, files, digest)
+    report = check_tree(out, files)
     if not report.problems:
+        remember(_cache(use_cache), out, digest)
         click.echo(f"{out}: up to date ({len(files)} files)", err=True)
         return 0
     sys.stdout.write(report.diff)

@@ -2,9 +2,11 @@
 
 The output of `build` is a pure function of: the model files and the model folder's name,
 draftsman-gen's version and code, templates and schemas, black's version and the Python
-version (expressions may be re-printed by `ast`). When the manifest of the output folder records the
-same digest and every generated file still has the content hash the manifest records, the
-output is up to date without loading, rendering or formatting anything.
+version (expressions may be re-printed by `ast`). After a build or a successful check, the
+digest is recorded in the local cache, keyed by the output folder. When it matches next time
+and every generated file still has the hash the manifest records, the output is up to date
+without loading, rendering or formatting anything. The record lives in the cache, not in the
+output, because it depends on this machine's tools: the committed output must not.
 """
 
 from __future__ import annotations
@@ -48,3 +50,31 @@ def model_digest(model_dir: Path, label: str) -> str:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _record_path(cache_dir: Path, out: Path) -> Path:
+    key = hashlib.sha256(str(out.resolve()).encode()).hexdigest()
+    return cache_dir / "builds" / key
+
+
+def recall(cache_dir: Path | None, out: Path) -> str | None:
+    """The digest recorded for an output folder by the last build or check, if any."""
+    if cache_dir is None:
+        return None
+    try:
+        return _record_path(cache_dir, out).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def remember(cache_dir: Path | None, out: Path, digest: str) -> None:
+    if cache_dir is None:
+        return
+    path = _record_path(cache_dir, out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(digest, encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # only costs a full build next time

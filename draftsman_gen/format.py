@@ -20,10 +20,11 @@ class FormatError(Exception):
 
 
 def default_cache_dir() -> Path:
+    """The local cache: formatted files under black/, build records under builds/."""
     if CACHE_ENV in os.environ:
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "draftsman-gen" / "black"
+    return Path(base) / "draftsman-gen"
 
 
 def _black_version() -> str:
@@ -34,7 +35,7 @@ def _black_version() -> str:
 
 class Formatter:
     def __init__(self, cache_dir: Path | None) -> None:
-        self.cache_dir = cache_dir
+        self.cache_dir = None if cache_dir is None else cache_dir / "black"
         self.formatted = 0  # files black actually ran on (cache misses)
         self._version: str | None = None
 

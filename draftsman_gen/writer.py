@@ -32,14 +32,13 @@ class Report:
 @dataclass(frozen=True)
 class Manifest:
     files: dict[str, str]  # path -> sha256 of the content written
-    digest: str | None  # model digest of the build that wrote it
 
 
-def manifest_text(files: dict[str, str], digest: str | None) -> str:
+def manifest_text(files: dict[str, str]) -> str:
+    """The manifest depends only on the output, so it is the same on every machine."""
     body = {
         "generator": "draftsman-gen",
         "version": __version__,
-        "model-digest": digest,
         "files": {path: content_hash(text) for path, text in sorted(files.items())},
     }
     return json.dumps(body, indent=2) + "\n"
@@ -48,7 +47,7 @@ def manifest_text(files: dict[str, str], digest: str | None) -> str:
 def read_manifest(out: Path) -> tuple[Manifest, str | None]:
     """What a previous build wrote, and a problem reading the manifest (if any)."""
     path = out / MANIFEST
-    empty = Manifest({}, None)
+    empty = Manifest({})
     if not path.exists():
         return empty, None
     try:
@@ -60,18 +59,18 @@ def read_manifest(out: Path) -> tuple[Manifest, str | None]:
             isinstance(k, str) and isinstance(v, str) for k, v in files.items()
         ):
             raise ValueError("files is not a mapping of paths to hashes")
-        digest = data.get("model-digest")
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return empty, f"{path}: unreadable manifest ({exc}); delete it to start over"
     safe = {k: v for k, v in files.items() if _safe_relative(k)}
-    return Manifest(safe, digest if isinstance(digest, str) else None), None
+    return Manifest(safe), None
 
 
-def up_to_date(out: Path, digest: str) -> int | None:
-    """The number of files when the output was built from this exact model and tool and no
-    generated file changed since; None when a full build or check is needed."""
+def up_to_date(out: Path, digest: str, recorded: str | None) -> int | None:
+    """The number of files when the output was last built or checked, on this machine, from
+    this exact model and tool (`recorded` == `digest`) and no generated file changed since;
+    None when a full build or check is needed."""
     manifest, problem = read_manifest(out)
-    if problem or manifest.digest != digest or not manifest.files:
+    if problem or recorded != digest or not manifest.files:
         return None
     for rel, expected in manifest.files.items():
         try:
@@ -95,7 +94,7 @@ def _current(path: Path) -> str | None:
         return None
 
 
-def write_tree(out: Path, files: dict[str, str], digest: str | None = None) -> Report:
+def write_tree(out: Path, files: dict[str, str]) -> Report:
     report = Report()
     previous, problem = read_manifest(out)
     if problem:
@@ -126,7 +125,7 @@ def write_tree(out: Path, files: dict[str, str], digest: str | None = None) -> R
             target.unlink()
             report.removed.append(rel)
             _prune_empty(target.parent, out)
-    manifest = manifest_text(files, digest)
+    manifest = manifest_text(files)
     if _current(out / MANIFEST) != manifest:
         (out / MANIFEST).write_text(manifest, encoding="utf-8", newline="\n")
     return report
@@ -138,13 +137,13 @@ def _prune_empty(folder: Path, stop: Path) -> None:
         folder = folder.parent
 
 
-def check_tree(out: Path, files: dict[str, str], digest: str | None = None) -> Report:
+def check_tree(out: Path, files: dict[str, str]) -> Report:
     report = Report()
     previous, problem = read_manifest(out)
     if problem:
         report.problems.append(problem)
     expected = dict(files)
-    expected[MANIFEST] = manifest_text(files, digest)
+    expected[MANIFEST] = manifest_text(files)
     diffs: list[str] = []
     for rel, text in sorted(expected.items()):
         current = _current(out / rel)

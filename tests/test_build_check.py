@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 from helpers import build, invoke
 
@@ -125,3 +126,16 @@ def test_build_of_invalid_model_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "root.yaml" in result.output
     assert not out.exists()
+
+
+def test_fast_path_needs_this_machines_record(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest record lives in the local cache, not in the output: another machine (or
+    cache) has none, takes the full path, and finds nothing to change."""
+    out = tmp_path / "out"
+    monkeypatch.setenv("DRAFTSMAN_GEN_CACHE_DIR", str(tmp_path / "cache-a"))
+    build(BANKING, out)
+    assert "up to date (24 files; model" in build(BANKING, out).output
+    monkeypatch.setenv("DRAFTSMAN_GEN_CACHE_DIR", str(tmp_path / "cache-b"))
+    assert "0 written, 24 unchanged, 0 removed" in build(BANKING, out).output
+    assert "model and generator unchanged" in invoke("check", str(BANKING), "--out", str(out)).output
