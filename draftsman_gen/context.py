@@ -139,22 +139,24 @@ def parse_expr(f: ir.Field, where: str) -> str:
     return f"payload.{PARSERS[f.type]}({', '.join(args)})"
 
 
-def field_ctx(f: ir.Field, use_zero: bool = False, lenient: bool = False,
-              where: str = "where") -> dict[str, Any]:
+def field_ctx(f: ir.Field, use_zero: bool = False, lenient: bool = False) -> dict[str, Any]:
+    """Everything a template prints about one field (`parse` reads it from `data`, naming
+    the payload with the local variable `where`)."""
     return {
         "name": f.name,
+        "name_literal": py(f.name),
         "annotation": annotation(f),
         "decl": default_decl(f, use_zero),
         "to_dict": to_dict_expr(f),
         "from_dict": from_dict_expr(f, lenient),
-        "parse": parse_expr(f, where),
+        "parse": parse_expr(f, "where"),
     }
 
 
 def item_classes(fields: tuple[ir.Field, ...], use_zero: bool, lenient: bool) -> list[dict[str, Any]]:
     return [
         {"class": f.item_class,
-         "fields": [field_ctx(x, use_zero, lenient, "where") for x in f.fields],
+         "fields": [field_ctx(x, use_zero, lenient) for x in f.fields],
          "known": py(sorted(x.name for x in f.fields))}
         for f in fields if f.type == "ObjectList"
     ]

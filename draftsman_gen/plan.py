@@ -104,12 +104,6 @@ def _readme(model: ir.Model, base: dict[str, Any], label: str) -> dict[str, Any]
     }
 
 
-def _field(f: ir.Field, **kw: Any) -> dict[str, Any]:
-    ctx = field_ctx(f, **kw)
-    ctx["name_literal"] = py(f.name)
-    return ctx
-
-
 # -- commands and expressions ------------------------------------------------------------
 def _commands(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
     used = sorted({f.pattern for c in model.commands for f in _all_fields(c.fields) if f.pattern})
@@ -117,19 +111,13 @@ def _commands(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
     items = []
     commands = []
     for command in model.commands:
-        for f in command.fields:
-            if f.type == "ObjectList":
-                items.append({
-                    "class": f.item_class,
-                    "fields": [_field(x, where="where") for x in f.fields],
-                    "known": py(sorted(x.name for x in f.fields)),
-                })
+        items += item_classes(command.fields, use_zero=False, lenient=False)
         commands.append({
             "name": command.name,
             "name_literal": py(command.name),
             "file": command.loc.file,
             "description": comment_lines(command.description),
-            "fields": [_field(f, where="where") for f in command.fields],
+            "fields": [field_ctx(f) for f in command.fields],
             "known": py(sorted(f.name for f in command.fields)),
         })
     return {
@@ -176,10 +164,10 @@ def _aggregate_base(model: ir.Model, agg: ir.Aggregate, base: dict[str, Any],
 
 
 def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
-    fields = [_field(f, use_zero=True, lenient=True) for f in agg.fields]
+    fields = [field_ctx(f, use_zero=True, lenient=True) for f in agg.fields]
     entities: list[dict[str, Any]] = []
     for ent in agg.entities:
-        efields = [_field(f, use_zero=True, lenient=True) for f in ent.fields]
+        efields = [field_ctx(f, use_zero=True, lenient=True) for f in ent.fields]
         for f in efields:
             f["clone"] = _clone_expr(f)
         entities.append({"name": ent.name, "class": ent.class_name, "key": ent.business_key,
@@ -219,15 +207,12 @@ def _events(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     events = []
     for event in agg.events:
-        for item in item_classes(event.fields, use_zero=False, lenient=False):
-            for f in item["fields"]:
-                f["name_literal"] = py(f["name"])
-            items.append(item)
+        items += item_classes(event.fields, use_zero=False, lenient=False)
         events.append({
             "name": event.name,
             "type_literal": py(event.name),
             "file": event.loc.file,
-            "fields": [_field(f) for f in event.fields],
+            "fields": [field_ctx(f) for f in event.fields],
         })
     all_fields = [f for e in events for f in e["fields"]] + [f for i in items for f in i["fields"]]
     return {
