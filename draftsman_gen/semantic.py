@@ -250,7 +250,7 @@ class Checker:
 
     # -- fields --------------------------------------------------------------------------
     def fields(self, source: SourceFile, path: P, data: dict[str, Any], owner: str,
-               allow_nested: bool, command: bool) -> dict[str, ir.Field]:
+               allow_nested: bool) -> dict[str, ir.Field]:
         """Check field definitions. Every field is returned, also one with a reported problem,
         so that references to it do not produce follow-up errors."""
         result: dict[str, ir.Field] = {}
@@ -259,11 +259,11 @@ class Checker:
             self.name_check(source, name, camel_problem, fpath, key=True)
             if isinstance(spec, str):
                 spec = {"type": spec}
-            result[name] = self.field(source, fpath, name, spec, owner, allow_nested, command)
+            result[name] = self.field(source, fpath, name, spec, owner, allow_nested)
         return result
 
     def field(self, source: SourceFile, fpath: P, name: str, spec: dict[str, Any], owner: str,
-              allow_nested: bool, command: bool) -> ir.Field:
+              allow_nested: bool) -> ir.Field:
         ftype = spec["type"]
         nested: tuple[ir.Field, ...] = ()
         item_class = ""
@@ -274,7 +274,7 @@ class Checker:
                 self.err(source.loc(fpath), "DG306", f"ObjectList field '{name}' needs 'fields'")
             else:
                 nested = tuple(self.fields(source, fpath + ("fields",), spec["fields"], owner,
-                                           False, command).values())
+                                           False).values())
             item_class = owner + name[0].upper() + name[1:] + "Item"
         elif "fields" in spec:
             self.err(source.loc(fpath + ("fields",), key=True), "DG306",
@@ -314,7 +314,7 @@ class Checker:
                 if pascal_problem(part):
                     self.err(source.loc(), "DG301", f"command namespace folder {pascal_problem(part)}")
                     ok = False
-            fields = self.fields(source, ("fields",), source.data["fields"], source.stem, True, True)
+            fields = self.fields(source, ("fields",), source.data["fields"], source.stem, True)
             if ok:
                 self.commands[source.stem] = ir.Command(
                     source.stem, "/".join(namespace_parts), tuple(fields.values()), _loc(source),
@@ -372,7 +372,7 @@ class Checker:
         source = agg.root
         assert source is not None
         data = source.data
-        agg.fields = self.fields(source, ("fields",), data["fields"], agg.name, False, False)
+        agg.fields = self.fields(source, ("fields",), data["fields"], agg.name, False)
         for name, spec in data.get("entities", {}).items():
             path: P = ("entities", name)
             if not self.name_check(source, name, camel_problem, path, key=True):
@@ -381,7 +381,7 @@ class Checker:
                 self.err(source.loc(path, key=True), "DG303", f"'{name}' is both a field and an entity")
                 continue
             class_name = agg.name + name[0].upper() + name[1:] + "Item"
-            efields = self.fields(source, path + ("fields",), spec["fields"], agg.name, False, False)
+            efields = self.fields(source, path + ("fields",), spec["fields"], agg.name, False)
             key = spec["business-key"]
             if key not in efields:
                 self.err(source.loc(path + ("business-key",)), "DG314",
@@ -418,7 +418,7 @@ class Checker:
                          f"become the handler apply_{snake(name)}")
                 continue
             snakes[snake(name)] = name
-            fields = self.fields(source, ("fields",), source.data["fields"], name, True, False)
+            fields = self.fields(source, ("fields",), source.data["fields"], name, True)
             handler = source.data["handler"]
             ops: list[ir.HandlerOp] = []
             code: str | None = None
