@@ -1,0 +1,44 @@
+"""What becomes of a delivery after an attempt: done, rejected, retried later, or parked.
+
+The original retries a technical error three times and then parks the event in a dead-letter
+table; so does this runtime, with a growing delay between attempts. Functional outcomes
+(rejected by a validator, not found, already exists, key taken) are final and recorded with
+their reason: running the same flow again on the same state would give the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .results import Accepted, Result
+from .store import Settlement
+
+RETRIED = frozenset({"technical-error", "conflict"})
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempts per delivery (the first one included) and the delays between them."""
+
+    max_attempts: int = 4  # the first try and three retries, as the original
+    first_delay: float = 1.0  # seconds before the first retry
+    factor: float = 4.0  # each later delay is this many times the one before
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after `attempts` failed attempts."""
+        return self.first_delay * self.factor ** max(0, attempts - 1)
+
+
+def settlement(result: Result, attempts_before: int, policy: RetryPolicy, now: float) -> Settlement:
+    """The outcome to record for a delivery attempt that gave `result`."""
+    attempts = attempts_before + 1
+    if isinstance(result, Accepted):
+        return Settlement("done", attempts, now, "accepted")
+    if result.reason == "already-processed":
+        return Settlement("done", attempts, now, result.reason, result.message)
+    if result.reason not in RETRIED:
+        return Settlement("rejected", attempts, now, result.reason, result.message)
+    if attempts < policy.max_attempts:
+        due = now + policy.delay(attempts)
+        return Settlement("pending", attempts, due, result.reason, result.message, result.detail)
+    return Settlement("dead", attempts, now, result.reason, result.message, result.detail)

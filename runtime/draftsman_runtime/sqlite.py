@@ -1,0 +1,606 @@
+"""The embedded default event store: one SQLite file in WAL mode (or `:memory:` for tests).
+
+The file is marked as ours (`PRAGMA application_id`) and carries its schema version
+(`PRAGMA user_version`); a file of another application, of a newer runtime, or of the
+runtime that draftsman-gen 0.1 generated into packages is refused with one clear sentence,
+never written to. Every SQLite failure leaves this module as a `StoreError` that says what
+is wrong with the file (damaged, read-only, locked, missing folder). All SQL is
+parameterized; table names are constants.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any
+
+from .errors import ConcurrencyError, DuplicateError, KeyTakenError, StoreError
+from .store import (
+    Commit,
+    Delivery,
+    DeliveryStatus,
+    EventStore,
+    Loaded,
+    Lookup,
+    NewDelivery,
+    Settlement,
+    Snapshot,
+    StoredEvent,
+)
+
+APPLICATION_ID = 0x44524654  # "DRFT": this file is a draftsman store
+SCHEMA_VERSION = 1
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+_decode = json.JSONDecoder().decode  # json.loads without its per-call checks: loads are hot
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+_SCHEMA = f"""
+CREATE TABLE keychain (
+    aggregate TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL,
+    PRIMARY KEY (aggregate, key)
+) WITHOUT ROWID;
+CREATE TABLE streams (
+    aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    PRIMARY KEY (aggregate, id)
+) WITHOUT ROWID;
+CREATE TABLE events (
+    aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, recorded REAL NOT NULL,
+    PRIMARY KEY (aggregate, id, version)
+) WITHOUT ROWID;
+CREATE TABLE snapshots (
+    aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (aggregate, id)
+) WITHOUT ROWID;
+CREATE TABLE idempotency (
+    flow TEXT NOT NULL, key TEXT NOT NULL, expires REAL,
+    PRIMARY KEY (flow, key)
+) WITHOUT ROWID;
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL, event_type TEXT NOT NULL, flow TEXT NOT NULL, data TEXT NOT NULL,
+    origin TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL,
+    created REAL NOT NULL, updated REAL NOT NULL, reason TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',
+    UNIQUE (event_id, flow)
+);
+CREATE INDEX deliveries_pending ON deliveries (due, id) WHERE status = 'pending';
+CREATE INDEX deliveries_status ON deliveries (status, id);
+CREATE VIEW dead_letters AS
+    SELECT id, event_id, event_type, flow, data, origin, attempts, reason, message, detail,
+           updated AS parked
+    FROM deliveries WHERE status = 'dead';
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+# The tables the runtime that draftsman-gen 0.1 copied into each package created.
+_LEGACY_TABLES = {"keychain", "events", "snapshots", "idempotency", "deliveries", "outbox"}
+
+_DELIVERY_COLUMNS = (
+    "id, event_id, event_type, flow, data, origin, status, attempts, due, created, updated, "
+    "reason, message, detail"
+)
+
+_MEMORY_TEMPLATE: list[sqlite3.Connection] = []  # an empty in-memory store to copy
+_TEMPLATE_LOCK = threading.Lock()
+
+
+def _new_memory_database(db: sqlite3.Connection) -> None:
+    """Give a new in-memory database the schema by copying a template: twenty times faster
+    than running the schema script, which matters for test suites with thousands of stores."""
+    with _TEMPLATE_LOCK:
+        if not _MEMORY_TEMPLATE:
+            template = sqlite3.connect(":memory:", check_same_thread=False)
+            template.executescript(_SCHEMA)
+            _MEMORY_TEMPLATE.append(template)
+        _MEMORY_TEMPLATE[0].backup(db)
+
+
+class _Guard:
+    """The connection lock, which also turns SQLite's errors into StoreError on the way out.
+
+    One object per store, entered around every statement sequence: a class with __enter__ and
+    __exit__ costs less than a generator-based context manager on the hot path."""
+
+    __slots__ = ("_lock", "_store")
+
+    def __init__(self, store: SQLiteEventStore) -> None:
+        self._lock = threading.RLock()
+        self._store = store
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._lock.release()
+        if isinstance(exc, sqlite3.Error) and not isinstance(exc, sqlite3.IntegrityError):
+            raise self._store.store_error(exc) from exc
+
+
+class SQLiteEventStore(EventStore):
+    """The store in one SQLite file (WAL, `synchronous=NORMAL` unless told otherwise).
+
+    `busy_timeout` is how long a writer waits for another process's write lock before the
+    store gives up with a StoreError.
+    """
+
+    def __init__(self, path: str, synchronous: str = "NORMAL", busy_timeout: float = 30.0) -> None:
+        level = synchronous.upper()
+        if level not in SYNCHRONOUS:
+            raise StoreError(f"synchronous must be one of {', '.join(SYNCHRONOUS)}, not {level!r}")
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self._guard = _Guard(self)
+        self._in_transaction = False  # inside exclusive(): statements join its transaction
+        with self._guard:
+            self._db = self._connect()
+            try:
+                self._configure(level)
+            except BaseException:
+                self._db.close()
+                raise
+
+    # -- opening -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout
+        )
+
+    def _configure(self, level: str) -> None:
+        db = self._db
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        if self.path == ":memory:":
+            _new_memory_database(db)
+            return
+        state = (
+            self._schema_state()
+        )  # read before anything is written: a foreign file stays as it is
+        if state not in ("current", "empty"):
+            raise StoreError(state)
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {level}")
+        if state == "current":
+            return
+        db.execute("BEGIN IMMEDIATE")  # another process may be creating it right now
+        try:
+            state = self._schema_state()
+            if state == "empty":
+                for statement in _SCHEMA.split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+            elif state != "current":
+                raise StoreError(state)
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _schema_state(self) -> str:
+        """'current', 'empty', or the reason this file is not ours to use."""
+        db = self._db
+        app_id = db.execute("PRAGMA application_id").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0]
+            for row in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if app_id == APPLICATION_ID:
+            if version == SCHEMA_VERSION:
+                return "current"
+            return (
+                f"{self.path} was written by a newer draftsman-runtime (store schema {version}; "
+                f"this runtime reads schema {SCHEMA_VERSION}): upgrade draftsman-runtime"
+            )
+        if app_id == 0 and not tables:
+            return "empty"
+        if app_id == 0 and tables == _LEGACY_TABLES:
+            return (
+                f"{self.path} was written by the runtime that draftsman-gen 0.1 generated, whose "
+                "layout this runtime does not read: move its instances with that service's "
+                "`backup --force` and this service's `restore` (docs/runtime.md, Migrating)"
+            )
+        found = ", ".join(sorted(tables)[:5]) or f"application id {app_id:#x}"
+        return f"{self.path} is not a draftsman event store (it holds {found}); refusing to use it"
+
+    def store_error(self, exc: sqlite3.Error) -> StoreError:
+        """One sentence about what is wrong with the file, from SQLite's error code."""
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        path = self.path
+        if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT"):
+            return StoreError(
+                f"{path} is damaged or not a SQLite database ({exc}); restore it from a backup"
+            )
+        if name.startswith("SQLITE_READONLY"):
+            return StoreError(
+                f"{path} is read-only ({exc}): the service must be able to write the file "
+                "and its folder"
+            )
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return StoreError(
+                f"{path} is locked by another process; gave up after {self.busy_timeout:g} s"
+            )
+        if name.startswith("SQLITE_CANTOPEN"):
+            return self._cannot_open(exc)
+        if name == "SQLITE_FULL":
+            return StoreError(f"cannot write {path}: the disk is full")
+        return StoreError(f"{path}: {exc}")
+
+    def _cannot_open(self, exc: sqlite3.Error) -> StoreError:
+        path = self.path
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            return StoreError(f"cannot open {path}: the folder {folder} does not exist")
+        if os.path.exists(path) and not (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+            return StoreError(
+                f"{path} is read-only: the service must be able to write the file and its "
+                "folder (SQLite keeps its write-ahead log beside the file)"
+            )
+        return StoreError(f"cannot open {path}: {exc}")
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold SQLite's write lock for a whole unit of work (load, run, commit), so that
+        writers queue instead of conflicting. Reads by other connections go on (WAL)."""
+        with self._guard:
+            if self._in_transaction:
+                yield
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+            try:
+                yield
+            except BaseException:
+                self._in_transaction = False
+                self._db.execute("ROLLBACK")
+                raise
+            self._in_transaction = False
+            self._db.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write that happens completely or not at all; inside exclusive() it joins that
+        transaction (an exception leaves exclusive() too, which rolls everything back)."""
+        with self.exclusive():
+            yield self._db
+
+    # -- instances -----------------------------------------------------------------------
+    def lookup(
+        self, aggregate: str, key: str, flow: str, idempotency_key: str | None, now: float
+    ) -> Lookup:
+        with self._guard:
+            row = self._db.execute(
+                "SELECT k.id, EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
+                "AND (expires IS NULL OR expires > ?)), s.version "
+                "FROM (SELECT ? AS aggregate, ? AS key) AS wanted "
+                "LEFT JOIN keychain AS k ON k.aggregate = wanted.aggregate AND k.key = wanted.key "
+                "LEFT JOIN streams AS s ON s.aggregate = k.aggregate AND s.id = k.id",
+                (flow, idempotency_key or "", now, aggregate, key),
+            ).fetchone()
+        return Lookup(
+            row[0], idempotency_key is not None and bool(row[1]), None if row[2] is None else row[2]
+        )
+
+    def resolve(self, aggregate: str, key: str) -> str | None:
+        with self._guard:
+            row = self._db.execute(
+                "SELECT id FROM keychain WHERE aggregate = ? AND key = ?", (aggregate, key)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def load(
+        self, aggregate: str, aggregate_id: str, fingerprint: str, after: int | None = None
+    ) -> Loaded:
+        # One statement, so snapshot, events and head come from one consistent view. Rows are
+        # tagged: 0 the snapshot, 1 an event, 2 the head.
+        head = "UNION ALL SELECT 2, version, '', '' FROM streams WHERE aggregate = ? AND id = ? "
+        with self._guard:
+            if after is not None:
+                rows = self._db.execute(
+                    "SELECT 1, version, type, data FROM events "
+                    "WHERE aggregate = ? AND id = ? AND version > ? " + head + "ORDER BY 1, 2",
+                    (aggregate, aggregate_id, after, aggregate, aggregate_id),
+                ).fetchall()
+                events = [(v, t, _decode(d)) for k, v, t, d in rows if k == 1]
+                return Loaded(None, after, events, _head(rows))
+            rows = self._db.execute(
+                "SELECT 0, version, fingerprint, data FROM snapshots "
+                "WHERE aggregate = ? AND id = ? "
+                "UNION ALL "
+                "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? "
+                "AND version > COALESCE((SELECT version FROM snapshots WHERE aggregate = ? "
+                "AND id = ? AND fingerprint = ?), 0) " + head + "ORDER BY 1, 2",
+                (aggregate, aggregate_id) * 3 + (fingerprint, aggregate, aggregate_id),
+            ).fetchall()
+        return _loaded(rows, fingerprint)
+
+    def commit(self, commit: Commit) -> None:
+        try:
+            if self._in_transaction:  # the usual case: inside a unit of work
+                with self._guard:
+                    self._commit(self._db, commit)
+            else:
+                with self._write() as db:
+                    self._commit(db, commit)
+        except sqlite3.IntegrityError as exc:
+            # A unique key another writer took between our read and this write.
+            raise ConcurrencyError(str(exc)) from exc
+
+    def _commit(self, db: sqlite3.Connection, commit: Commit) -> None:
+        agg, agg_id, expected = commit.aggregate, commit.aggregate_id, commit.expected_version
+        new_version = expected + len(commit.events)
+        # The head moves only from the expected version: the optimistic concurrency check, and
+        # what keeps versions unique after a purge deleted the events that held them.
+        if expected == 0:
+            moved = db.execute(
+                "INSERT INTO streams (aggregate, id, version) VALUES (?, ?, ?) "
+                "ON CONFLICT (aggregate, id) DO UPDATE SET version = excluded.version "
+                "WHERE streams.version = 0",
+                (agg, agg_id, new_version),
+            ).rowcount
+        else:
+            moved = db.execute(
+                "UPDATE streams SET version = ? WHERE aggregate = ? AND id = ? AND version = ?",
+                (new_version, agg, agg_id, expected),
+            ).rowcount
+        if moved != 1:
+            raise ConcurrencyError(f"{agg} {agg_id}: the head is no longer version {expected}")
+        if commit.idempotency is not None:
+            flow, key, expires = commit.idempotency
+            # Insert, or take over a record that has expired; a live record is a duplicate.
+            cursor = db.execute(
+                "INSERT INTO idempotency (flow, key, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (flow, key) DO UPDATE SET expires = excluded.expires "
+                "WHERE idempotency.expires <= ?",
+                (flow, key, expires, commit.recorded),
+            )
+            if cursor.rowcount == 0:
+                raise DuplicateError(f"{flow}: {key} was already processed")
+        for key in commit.remove_keys:
+            db.execute("DELETE FROM keychain WHERE aggregate = ? AND key = ?", (agg, key))
+        for key in commit.add_keys:
+            try:
+                db.execute(
+                    "INSERT INTO keychain (aggregate, key, id) VALUES (?, ?, ?)", (agg, key, agg_id)
+                )
+            except sqlite3.IntegrityError as exc:
+                raise KeyTakenError(f"{agg} {key!r} already exists") from exc
+        rows = [
+            (agg, agg_id, expected + n, event_id, type_, _encode(data), commit.recorded)
+            for n, (event_id, type_, data) in enumerate(commit.events, start=1)
+        ]
+        insert = (
+            "INSERT INTO events (aggregate, id, version, event_id, type, data, recorded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        if len(rows) == 1:
+            db.execute(insert, rows[0])
+        elif rows:
+            db.executemany(insert, rows)
+        if commit.deliveries:
+            self._insert_deliveries(db, commit.deliveries, commit.recorded)
+        if commit.snapshot is not None:
+            snapshot = commit.snapshot
+            db.execute(
+                "INSERT OR REPLACE INTO snapshots (aggregate, id, version, fingerprint, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (agg, agg_id, snapshot.version, snapshot.fingerprint, _encode(snapshot.data)),
+            )
+
+    @staticmethod
+    def _insert_deliveries(
+        db: sqlite3.Connection, deliveries: Sequence[NewDelivery], now: float
+    ) -> None:
+        db.executemany(
+            "INSERT INTO deliveries (event_id, event_type, flow, data, origin, status, attempts, "
+            "due, created, updated) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+            "ON CONFLICT (event_id, flow) DO NOTHING",
+            [
+                (d.event_id, d.event_type, d.flow, _encode(d.data), d.origin, now, now, now)
+                for d in deliveries
+            ],
+        )
+
+    def history(self, aggregate: str, aggregate_id: str) -> list[StoredEvent]:
+        with self._guard:
+            rows = self._db.execute(
+                "SELECT event_id, type, data, version, recorded FROM events "
+                "WHERE aggregate = ? AND id = ? ORDER BY version",
+                (aggregate, aggregate_id),
+            ).fetchall()
+        return [StoredEvent(r[0], r[1], _decode(r[2]), r[3], r[4]) for r in rows]
+
+    def keys(self, aggregate: str) -> list[tuple[str, str]]:
+        with self._guard:
+            rows = self._db.execute(
+                "SELECT key, id FROM keychain WHERE aggregate = ? ORDER BY key", (aggregate,)
+            ).fetchall()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    # -- deliveries ----------------------------------------------------------------------
+    def enqueue(self, deliveries: Sequence[NewDelivery], now: float) -> None:
+        with self._write() as db:
+            self._insert_deliveries(db, deliveries, now)
+
+    def due(self, now: float, limit: int, after: int = 0) -> list[Delivery]:
+        with self._guard:
+            rows = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "
+                "WHERE status = 'pending' AND due <= ? AND id > ? ORDER BY id LIMIT ?",
+                (now, after, limit),
+            ).fetchall()
+        return [_delivery(r) for r in rows]
+
+    def claim(self, delivery_id: int, now: float) -> Delivery | None:
+        # Inside exclusive() the write lock is ours: nobody can settle it before we commit.
+        with self._guard:
+            row = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "
+                "WHERE id = ? AND status = 'pending' AND due <= ?",
+                (delivery_id, now),
+            ).fetchone()
+        return None if row is None else _delivery(row)
+
+    def settle(self, delivery_id: int, settlement: Settlement, now: float) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE deliveries SET status = ?, attempts = ?, due = ?, updated = ?, "
+                "reason = ?, message = ?, detail = ? WHERE id = ?",
+                (
+                    settlement.status,
+                    settlement.attempts,
+                    settlement.due,
+                    now,
+                    settlement.reason,
+                    settlement.message,
+                    settlement.detail,
+                    delivery_id,
+                ),
+            )
+
+    def deliveries(
+        self, statuses: Sequence[DeliveryStatus], limit: int, after: int = 0
+    ) -> list[Delivery]:
+        marks = ", ".join("?" for _ in statuses)
+        with self._guard:
+            rows = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries "
+                f"WHERE status IN ({marks}) AND id > ? ORDER BY id LIMIT ?",
+                (*statuses, after, limit),
+            ).fetchall()
+        return [_delivery(r) for r in rows]
+
+    def redeliver(self, ids: Sequence[int] | None, now: float) -> list[int]:
+        with self._write() as db:
+            if ids is None:
+                rows = db.execute(
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, due = ?, updated = ? "
+                    "WHERE status = 'dead' RETURNING id",
+                    (now, now),
+                ).fetchall()
+            else:
+                rows = [
+                    row
+                    for i in ids
+                    for row in db.execute(
+                        "UPDATE deliveries SET status = 'pending', attempts = 0, due = ?, "
+                        "updated = ? WHERE id = ? AND status IN ('dead', 'rejected') RETURNING id",
+                        (now, now, i),
+                    ).fetchall()
+                ]
+        return sorted(int(r[0]) for r in rows)
+
+    def next_due(self) -> float | None:
+        with self._guard:
+            row = self._db.execute(
+                "SELECT MIN(due) FROM deliveries WHERE status = 'pending'"
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    # -- housekeeping --------------------------------------------------------------------
+    def purge(self, aggregate: str, recorded_before: float, fingerprint: str) -> int:
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM events WHERE aggregate = ? AND recorded < ? AND version <= "
+                "(SELECT s.version FROM snapshots AS s WHERE s.aggregate = events.aggregate "
+                "AND s.id = events.id AND s.fingerprint = ?)",
+                (aggregate, recorded_before, fingerprint),
+            )
+            return cursor.rowcount
+
+    def purge_records(self, now: float, settled_before: float) -> int:
+        with self._write() as db:
+            expired = db.execute("DELETE FROM idempotency WHERE expires <= ?", (now,)).rowcount
+            settled = db.execute(
+                "DELETE FROM deliveries WHERE status IN ('done', 'rejected') AND updated < ?",
+                (settled_before,),
+            ).rowcount
+            return expired + settled
+
+    def restore(self, aggregate: str, instances: Sequence[tuple[str, Snapshot]]) -> int:
+        created = 0
+        with self._write() as db:
+            for key, snapshot in instances:
+                if db.execute(
+                    "SELECT 1 FROM keychain WHERE aggregate = ? AND key = ?", (aggregate, key)
+                ).fetchone():
+                    continue
+                aggregate_id = uuid.uuid4().hex
+                db.execute(
+                    "INSERT INTO keychain (aggregate, key, id) VALUES (?, ?, ?)",
+                    (aggregate, key, aggregate_id),
+                )
+                db.execute(
+                    "INSERT INTO streams (aggregate, id, version) VALUES (?, ?, ?)",
+                    (aggregate, aggregate_id, snapshot.version),
+                )
+                db.execute(
+                    "INSERT INTO snapshots (aggregate, id, version, fingerprint, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        aggregate,
+                        aggregate_id,
+                        snapshot.version,
+                        snapshot.fingerprint,
+                        _encode(snapshot.data),
+                    ),
+                )
+                created += 1
+        return created
+
+    def close(self) -> None:
+        with self._guard:
+            self._db.close()
+
+
+def _head(rows: list[Any]) -> int:
+    return int(rows[-1][1]) if rows and rows[-1][0] == 2 else 0
+
+
+def _loaded(rows: list[Any], fingerprint: str) -> Loaded:
+    head = _head(rows)
+    snapshot_row = rows[0] if rows and rows[0][0] == 0 else None
+    events = [(v, t, d) for kind, v, t, d in rows if kind == 1]
+    if snapshot_row is None:
+        return Loaded(None, 0, [(v, t, _decode(d)) for v, t, d in events], head)
+    _kind, version, snapshot_fingerprint, data = snapshot_row
+    if snapshot_fingerprint == fingerprint:
+        return Loaded(_decode(data), version, [(v, t, _decode(d)) for v, t, d in events], head)
+    # A snapshot of another shape is ignored while the full history exists; once events were
+    # purged (the first one left is not version 1) it is the only record of them, read leniently.
+    if events and events[0][0] == 1:
+        return Loaded(None, 0, [(v, t, _decode(d)) for v, t, d in events], head)
+    later = [(v, t, _decode(d)) for v, t, d in events if v > version]
+    return Loaded(_decode(data), version, later, head, migrated=True)
+
+
+def _delivery(row: Any) -> Delivery:
+    return Delivery(
+        id=int(row[0]),
+        event_id=row[1],
+        event_type=row[2],
+        flow=row[3],
+        data=_decode(row[4]),
+        origin=row[5],
+        status=row[6],
+        attempts=int(row[7]),
+        due=float(row[8]),
+        created=float(row[9]),
+        updated=float(row[10]),
+        reason=row[11],
+        message=row[12],
+        detail=row[13],
+    )

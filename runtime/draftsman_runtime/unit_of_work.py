@@ -1,0 +1,340 @@
+"""The unit of work: one trigger in, one transaction out.
+
+For every trigger the unit of work computes the business key, then, inside one store
+transaction: resolves the key through the keychain and reads the stream's head, checks
+create / not-found and idempotency, loads the document (from its cache when the cached
+version is the head, else the snapshot plus the later events), runs the behavior flow, and
+commits the new events, snapshot, idempotency record, keychain changes and deliveries. A
+domain event delivered to a flow is claimed and settled in that same transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from .errors import (
+    ConcurrencyError,
+    DuplicateError,
+    FunctionalError,
+    KeyTakenError,
+    StoreError,
+)
+from .locate import model_location
+from .model import AggregateType, AnyTrigger, FlowState, Registry
+from .results import Accepted, Reason, Rejected, Result
+from .retry import RetryPolicy, settlement
+from .store import Commit, Delivery, EventStore, NewDelivery, Settlement, Snapshot
+
+MAX_ATTEMPTS = 4  # the first try plus three retries after a version conflict
+CACHE_SIZE = 4096  # documents kept in memory per unit of work, most recently used
+
+log = logging.getLogger("draftsman_runtime.flows")
+
+_CacheEntry = tuple[AggregateType[Any], str, int, Any]  # aggregate, id, version, document
+
+
+class UnitOfWork:
+    """Runs triggers against a store; keeps recently written documents in memory.
+
+    The cache never outlives what the store agrees with: a cached document is used only when
+    its version is the stream's head (read in the same transaction), or when the events after
+    it lead to the head without a gap; otherwise the document is loaded again."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        store: EventStore,
+        clock: Callable[[], float] = time.time,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.clock = clock
+        self.retry = retry or RetryPolicy()
+        self._cache: OrderedDict[tuple[str, str], tuple[int, Any]] = OrderedDict()
+
+    # -- entry points --------------------------------------------------------------------
+    def run(self, spec: AnyTrigger, payload: Any) -> Result:
+        """Run one flow for one parsed command."""
+        started = time.perf_counter()
+        result, _settled = self._run(spec, payload, None)
+        assert result is not None  # only a delivery can be taken by another dispatcher
+        _log(spec.source, result, started)
+        return result
+
+    def deliver(
+        self, spec: AnyTrigger, payload: Any, delivery: Delivery
+    ) -> tuple[Result, Settlement] | None:
+        """Run one flow for one delivered domain event, and settle the delivery in the same
+        transaction. None when another dispatcher settled the delivery first."""
+        started = time.perf_counter()
+        result, settled = self._run(spec, payload, delivery)
+        if result is None or settled is None:
+            return None
+        _log(f"{spec.source}#{delivery.id}", result, started)
+        return result, settled
+
+    # -- the steps -----------------------------------------------------------------------
+    def _run(
+        self, spec: AnyTrigger, payload: Any, delivery: Delivery | None
+    ) -> tuple[Result | None, Settlement | None]:
+        now = self.clock()
+        try:
+            key = spec.key(payload)
+            idem = spec.idempotency_key(payload) if spec.idempotency_key else None
+        except FunctionalError as exc:
+            return self._settle_alone(spec, _rejected(spec, "functional", str(exc)), delivery, now)
+        except Exception as exc:  # noqa: BLE001 - a bug in a key expression stores nothing
+            return self._settle_alone(
+                spec, _technical(spec, exc, "", "computing the key"), delivery, now
+            )
+        if not isinstance(key, str) or not key:
+            empty = _rejected(spec, "functional", f"{spec.flow}: the business key is empty")
+            return self._settle_alone(spec, empty, delivery, now)
+        last = ""
+        for _attempt in range(MAX_ATTEMPTS):
+            remember: _CacheEntry | None = None
+            try:
+                with self.store.exclusive():
+                    if delivery is not None and self.store.claim(delivery.id, now) is None:
+                        return None, None
+                    result, remember = self._attempt(spec, payload, key, idem, now, delivery)
+                    settled = None
+                    if delivery is not None:
+                        settled = settlement(result, delivery.attempts, self.retry, now)
+                        self.store.settle(delivery.id, settled, now)
+            except ConcurrencyError as exc:
+                last = str(exc)
+                self._cache.clear()
+                continue
+            except DuplicateError:
+                result = _rejected(
+                    spec, "already-processed", f"{spec.flow}: already processed", key
+                )
+                break
+            except KeyTakenError as exc:
+                result = _rejected(spec, "key-taken", str(exc), key)
+                break
+            if remember is not None:  # only now is the transaction committed
+                self._remember(*remember)
+            return result, settled
+        else:
+            message = f"{spec.flow}: gave up after {MAX_ATTEMPTS} conflicting writes ({last})"
+            result = _rejected(spec, "conflict", message, key)
+        return self._settle_alone(spec, result, delivery, now)
+
+    def _settle_alone(
+        self, spec: AnyTrigger, result: Result, delivery: Delivery | None, now: float
+    ) -> tuple[Result | None, Settlement | None]:
+        """Record the outcome of a delivery whose flow stored nothing, in its own transaction."""
+        if delivery is None:
+            return result, None
+        with self.store.exclusive():
+            if self.store.claim(delivery.id, now) is None:
+                return None, None
+            settled = settlement(result, delivery.attempts, self.retry, now)
+            self.store.settle(delivery.id, settled, now)
+        return result, settled
+
+    def _attempt(
+        self,
+        spec: AnyTrigger,
+        payload: Any,
+        key: str,
+        idem: str | None,
+        now: float,
+        delivery: Delivery | None,
+    ) -> tuple[Result, _CacheEntry | None]:
+        agg = spec.aggregate
+        found = self.store.lookup(agg.name, key, spec.flow, idem, now)
+        if found.processed:
+            return (
+                _rejected(spec, "already-processed", f"{spec.flow}: already processed", key),
+                None,
+            )
+        aggregate_id = found.aggregate_id
+        if spec.create and aggregate_id is not None:
+            return (
+                _rejected(spec, "already-exists", f"{agg.name} {key!r} already exists", key),
+                None,
+            )
+        if not spec.create and aggregate_id is None:
+            return _rejected(spec, "not-found", f"{agg.name} {key!r} not found", key), None
+        try:
+            if aggregate_id is None:
+                aggregate_id = os.urandom(16).hex()
+                document, version = agg.new_document(key), 0
+            else:
+                document, version = self._load(agg, aggregate_id, key, found.head)
+            flow: FlowState = spec.start(payload, document, key)
+            spec.run(flow)
+        except FunctionalError as exc:
+            return _rejected(spec, "functional", str(exc), key), None
+        except StoreError:
+            raise  # the store, not the model: the caller reports it
+        except Exception as exc:  # noqa: BLE001 - a bug in model code must not store anything
+            return _technical(spec, exc, key, "running the flow"), None
+        identity = flow.identity
+        if not isinstance(identity, str) or not identity:
+            return (
+                _rejected(spec, "functional", f"{spec.flow}: the new business key is empty", key),
+                None,
+            )
+        events = tuple((e.EVENT_TYPE, e.to_dict()) for e in flow.events)
+        commit = self._commit(spec, aggregate_id, key, identity, version, events, now)
+        if idem is not None:
+            ttl = spec.idempotency_ttl
+            commit.idempotency = (spec.flow, idem, None if ttl < 0 else now + ttl)
+        new_version = version + len(events)
+        if new_version // agg.snapshot_interval > version // agg.snapshot_interval:
+            snapshot = agg.document_to_dict(flow.entity)
+            commit.snapshot = Snapshot(new_version, agg.fingerprint, snapshot)
+        self.store.commit(commit)
+        accepted = Accepted(
+            spec.flow, agg.name, identity, new_version, events, flow.entity, agg.document_to_dict
+        )
+        return accepted, (agg, aggregate_id, new_version, flow.entity)
+
+    def _commit(
+        self,
+        spec: AnyTrigger,
+        aggregate_id: str,
+        key: str,
+        identity: str,
+        version: int,
+        events: tuple[tuple[str, dict[str, Any]], ...],
+        now: float,
+    ) -> Commit:
+        agg = spec.aggregate
+        commit = Commit(agg.name, aggregate_id, version, recorded=now)
+        commit.events = [(os.urandom(16).hex(), name, data) for name, data in events]
+        subscribers = self.registry.subscribers
+        for n, (event_id, name, data) in enumerate(commit.events, start=1):
+            for target in subscribers.get(name, ()):
+                origin = f"{agg.name} {identity}@{version + n}"
+                commit.deliveries.append(NewDelivery(event_id, name, target.flow, data, origin))
+        if spec.create:
+            commit.add_keys.append(key)
+        if identity != key:  # update-key: the keychain moves, the event log stays attached
+            commit.remove_keys.append(key)
+            commit.add_keys.append(identity)
+        return commit
+
+    # -- documents -----------------------------------------------------------------------
+    def _load(
+        self, agg: AggregateType[Any], aggregate_id: str, key: str, head: int | None
+    ) -> tuple[Any, int]:
+        """A private copy of the current document and its version. `head`, when the caller
+        read it in this transaction, saves asking the store whether anything changed."""
+        cached = self._cache.get((agg.name, aggregate_id))
+        if cached is not None:
+            version, document = cached
+            if version == head:
+                copy = agg.clone(document)
+                agg.set_key(copy, key)
+                return copy, version
+            loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint, after=version)
+            if loaded.complete:  # nothing purged between the cache and the head
+                copy = agg.clone(document)
+                return self._replay(agg, copy, loaded.events, key), loaded.head
+            del self._cache[(agg.name, aggregate_id)]
+        loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint)
+        if not loaded.complete:
+            raise StoreError(
+                f"{agg.name} {key!r}: the store lacks events between version "
+                f"{loaded.snapshot_version} and {loaded.head}; the instance cannot be rebuilt"
+            )
+        if loaded.snapshot is not None:
+            document = agg.document_from_dict(loaded.snapshot)
+        else:
+            document = agg.new_document(key)
+        # Not remembered here: a successful flow remembers its result, which is newer.
+        return self._replay(agg, document, loaded.events, key), loaded.head
+
+    @staticmethod
+    def _replay(
+        agg: AggregateType[Any],
+        document: Any,
+        events: list[tuple[int, str, dict[str, Any]]],
+        key: str,
+    ) -> Any:
+        for _version, event_type, data in events:
+            agg.replay(document, event_type, data)
+        # The keychain is the truth about the business key (update-key changes it).
+        agg.set_key(document, key)
+        return document
+
+    def _remember(
+        self, agg: AggregateType[Any], aggregate_id: str, version: int, document: Any
+    ) -> None:
+        cache = self._cache
+        cache[(agg.name, aggregate_id)] = (version, document)
+        cache.move_to_end((agg.name, aggregate_id))
+        if len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+
+    def forget(self) -> None:
+        """Drop every cached document."""
+        self._cache.clear()
+
+    def current(self, agg: AggregateType[Any], aggregate_id: str, key: str) -> tuple[Any, int]:
+        """A private copy of an instance's current document, and its version."""
+        return self._load(agg, aggregate_id, key, None)
+
+    def load(self, agg: AggregateType[Any], key: str) -> dict[str, Any] | None:
+        """The current document of an instance, or None when the key is unknown."""
+        aggregate_id = self.store.resolve(agg.name, key)
+        if aggregate_id is None:
+            return None
+        document, _version = self.current(agg, aggregate_id, key)
+        return agg.document_to_dict(document)
+
+    def seed(self, agg: AggregateType[Any], key: str, state: dict[str, Any]) -> None:
+        """Store a given state as version 0 of a new instance (the generated tests' given)."""
+        document = agg.document_from_dict(state)
+        agg.set_key(document, key)
+        commit = Commit(agg.name, os.urandom(16).hex(), 0, add_keys=[key], recorded=self.clock())
+        commit.snapshot = Snapshot(0, agg.fingerprint, agg.document_to_dict(document))
+        self.store.commit(commit)
+
+
+def _rejected(spec: AnyTrigger, reason: Reason, message: str, key: str = "") -> Rejected:
+    return Rejected(spec.flow, reason, message, spec.aggregate.name, key)
+
+
+def _technical(spec: AnyTrigger, exc: Exception, key: str, doing: str) -> Rejected:
+    where = model_location(exc.__traceback__)
+    at = f" at {where}" if where else ""
+    message = f"{spec.flow}: technical error{at} while {doing}: {type(exc).__name__}: {exc}"
+    detail = "".join(traceback.format_exception(exc))
+    return Rejected(spec.flow, "technical-error", message, spec.aggregate.name, key, where, detail)
+
+
+def _log(source: str, result: Result, started: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    ms = (time.perf_counter() - started) * 1000
+    outcome = "accepted" if isinstance(result, Accepted) else result.reason
+    log.info(
+        "source=%s flow=%s aggregate=%s key=%s outcome=%s ms=%.2f",
+        source,
+        result.flow,
+        result.aggregate,
+        _quote(result.key),
+        outcome,
+        ms,
+    )
+
+
+def _quote(value: str) -> str:
+    """A log-safe value: plain words as they are, anything else as a JSON string."""
+    if value and value.isprintable() and " " not in value and '"' not in value:
+        return value
+    return json.dumps(value)

@@ -1,0 +1,45 @@
+"""A separate process for the delivery tests: `dispatch`, or `add` commands, on one file.
+
+usage: dispatch_worker.py DATABASE dispatch|step|add [COUNT] [NAME]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from toy.registry import REGISTRY
+
+from draftsman_runtime import Service, Settings, SQLiteEventStore
+from draftsman_runtime.dispatcher import DispatchReport
+
+
+def main() -> None:
+    database, verb = sys.argv[1], sys.argv[2]
+    service = Service(REGISTRY, SQLiteEventStore(database), settings=Settings(database=database))
+    if verb == "dispatch":  # what `python -m <package> dispatch` does
+        report = service.dispatch()
+        print(json.dumps({"total": report.handled, "skipped": report.skipped}), flush=True)
+        return
+    if verb == "step":
+        # One delivery at a time, with a line after each, so a test can kill it mid-way.
+        total = 0
+        while batch := service.store.due(service.clock(), 5):
+            for delivery in batch:
+                report = DispatchReport()
+                service.dispatcher.deliver(delivery, report)
+                total += report.handled
+                print(json.dumps(report.summary()), flush=True)
+        print(json.dumps({"total": total}), flush=True)
+        return
+    count, name = int(sys.argv[3]), sys.argv[4]
+    for n in range(count):
+        result = service.submit("AddToCounter", {"name": name, "amount": 1, "ref": f"{name}-{n}"})
+        print(json.dumps([n, result.ok]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
