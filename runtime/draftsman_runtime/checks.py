@@ -8,6 +8,7 @@ unit of work at the emit-event's model file and line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .errors import TechnicalError
@@ -24,7 +25,9 @@ def check_event(event: Event) -> None:
 
 def fields_problem(data: dict[str, Any], fields: FieldSpec) -> str | None:
     for name, ftype in fields:
-        problem = value_problem(data.get(name), ftype)
+        value = data.get(name)
+        check = _SCALARS.get(ftype) if isinstance(ftype, str) else None
+        problem = check(value) if check is not None else value_problem(value, ftype)
         if problem:
             return f"field {name!r}: {problem}"
     return None
@@ -33,17 +36,23 @@ def fields_problem(data: dict[str, Any], fields: FieldSpec) -> str | None:
 def value_problem(value: Any, ftype: str | FieldSpec) -> str | None:
     if not isinstance(ftype, str):
         return _objects_problem(value, ftype)
-    if ftype == "String":
-        return string_problem(value)
-    if ftype == "Int":
-        return integer_problem(value)
-    if ftype == "Float":
-        return number_problem(value)
-    if ftype == "Boolean":
-        return None if isinstance(value, bool) else f"expected true or false, got {kind(value)}"
-    if ftype == "StringList":
-        return string_list_problem(value)
-    raise ValueError(f"unknown field type {ftype!r}")
+    check = _SCALARS.get(ftype)
+    if check is None:
+        raise ValueError(f"unknown field type {ftype!r}")
+    return check(value)
+
+
+def _boolean_problem(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {kind(value)}"
+
+
+_SCALARS: dict[str, Callable[[Any], str | None]] = {
+    "String": string_problem,
+    "Int": integer_problem,
+    "Float": number_problem,
+    "Boolean": _boolean_problem,
+    "StringList": string_list_problem,
+}
 
 
 def _objects_problem(value: Any, fields: FieldSpec) -> str | None:

@@ -174,6 +174,8 @@ def string_problem(value: Any) -> str | None:
 
 
 def unicode_problem(value: str) -> str | None:
+    if value.isascii():  # the usual case, and much cheaper than encoding
+        return None
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -184,6 +186,8 @@ def unicode_problem(value: str) -> str | None:
 
 
 def integer_problem(value: Any) -> str | None:
+    if type(value) is int and INT_MIN <= value <= INT_MAX:  # the usual case first
+        return None
     if isinstance(value, bool) or not isinstance(value, int):
         return f"expected an integer, got {kind(value)}"
     if not INT_MIN <= value <= INT_MAX:
@@ -192,6 +196,8 @@ def integer_problem(value: Any) -> str | None:
 
 
 def number_problem(value: Any) -> str | None:
+    if type(value) is float and math.isfinite(value):  # the usual case first
+        return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"expected a number, got {kind(value)}"
     if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:

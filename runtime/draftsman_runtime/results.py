@@ -1,4 +1,8 @@
-"""What running a trigger gives back: Accepted or Rejected per flow, and a Submission per command."""
+"""What running a trigger gives back: Accepted or Rejected per flow, and a Submission per command.
+
+These are values: read them, never change them. They are not frozen dataclasses because a
+frozen dataclass costs microseconds to create, and one of each is created per command.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ Reason = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Accepted:
     """The flow ran and its events are stored."""
 
@@ -49,7 +53,7 @@ class Accepted:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Rejected:
     """Nothing was stored; `reason` says why, `message` says it to a person.
 
@@ -85,7 +89,7 @@ class Rejected:
 Result = Accepted | Rejected
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Submission:
     """The outcome of one command: one result per flow it triggers, in model order.
 

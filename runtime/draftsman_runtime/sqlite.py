@@ -1,5 +1,10 @@
 """The embedded default event store: one SQLite file in WAL mode (or `:memory:` for tests).
 
+An instance's head version is its newest event's (or, for an instance restored from a
+backup and not written since, its snapshot's). Purge never deletes an instance's newest
+event, so the head survives every purge without a table of heads that each commit would
+have to write: that write would cost a fifth of a command's time.
+
 The file is marked as ours (`PRAGMA application_id`) and carries its schema version
 (`PRAGMA user_version`); a file of another application, of a newer runtime, or of the
 runtime that draftsman-gen 0.1 generated into packages is refused with one clear sentence,
@@ -45,10 +50,6 @@ CREATE TABLE keychain (
     aggregate TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL,
     PRIMARY KEY (aggregate, key)
 ) WITHOUT ROWID;
-CREATE TABLE streams (
-    aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
-    PRIMARY KEY (aggregate, id)
-) WITHOUT ROWID;
 CREATE TABLE events (
     aggregate TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
     event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL, recorded REAL NOT NULL,
@@ -83,6 +84,34 @@ PRAGMA user_version = {SCHEMA_VERSION};
 
 # The tables the runtime that draftsman-gen 0.1 copied into each package created.
 _LEGACY_TABLES = {"keychain", "events", "snapshots", "idempotency", "deliveries", "outbox"}
+
+# The head of an instance: its newest event's version, else its snapshot's (restored), else 0.
+_HEAD = (
+    "COALESCE((SELECT MAX(version) FROM events WHERE aggregate = {a} AND id = {i}), "
+    "(SELECT version FROM snapshots WHERE aggregate = {a} AND id = {i}), 0)"
+)
+
+_SELECT_HEAD = "SELECT " + _HEAD.format(a="?", i="?")
+_LOOKUP = (
+    "SELECT k.id, EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
+    "AND (expires IS NULL OR expires > ?)), " + _HEAD.format(a="k.aggregate", i="k.id") + " "
+    "FROM (SELECT ? AS aggregate, ? AS key) AS wanted "
+    "LEFT JOIN keychain AS k ON k.aggregate = wanted.aggregate AND k.key = wanted.key"
+)
+# Loads are one statement, so snapshot, events and head come from one consistent view. Rows
+# are tagged: 0 the snapshot, 1 an event, 2 the head.
+_HEAD_ROW = "UNION ALL SELECT 2, " + _HEAD.format(a="?", i="?") + ", '', '' "
+_LOAD_AFTER = (
+    "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? AND version > ? "
+    + _HEAD_ROW + "ORDER BY 1, 2"
+)
+_LOAD = (
+    "SELECT 0, version, fingerprint, data FROM snapshots WHERE aggregate = ? AND id = ? "
+    "UNION ALL "
+    "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? "
+    "AND version > COALESCE((SELECT version FROM snapshots WHERE aggregate = ? "
+    "AND id = ? AND fingerprint = ?), 0) " + _HEAD_ROW + "ORDER BY 1, 2"
+)
 
 _DELIVERY_COLUMNS = (
     "id, event_id, event_type, flow, data, origin, status, attempts, due, created, updated, "
@@ -127,6 +156,61 @@ class _Guard:
             raise self._store.store_error(exc) from exc
 
 
+class _Transaction:
+    """What exclusive() returns: BEGIN IMMEDIATE ... COMMIT (ROLLBACK on an exception),
+    re-entrant within the thread that holds the connection lock. A class rather than a
+    generator-based context manager because every command goes through it."""
+
+    __slots__ = ("_depth", "_store")
+
+    def __init__(self, store: SQLiteEventStore) -> None:
+        self._store = store
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        store = self._store
+        store._guard.__enter__()
+        if self._depth:
+            self._depth += 1
+            return
+        try:
+            store._db.execute("BEGIN IMMEDIATE")
+        except BaseException as exc:
+            store._guard.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._depth = 1
+        store._in_transaction = True
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        store = self._store
+        self._depth -= 1
+        if self._depth:
+            store._guard.__exit__(kind, exc, tb)
+            return
+        store._in_transaction = False
+        store._heads.clear()
+        try:
+            if exc is not None:
+                store._db.execute("ROLLBACK")
+            else:
+                self._commit(store._db)
+        except sqlite3.Error as error:
+            store._guard.__exit__(type(error), error, error.__traceback__)
+            raise
+        store._guard.__exit__(kind, exc, tb)
+
+    @staticmethod
+    def _commit(db: sqlite3.Connection) -> None:
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:  # a failed COMMIT leaves it open
+                db.execute("ROLLBACK")
+            raise
+
+
 class SQLiteEventStore(EventStore):
     """The store in one SQLite file (WAL, `synchronous=NORMAL` unless told otherwise).
 
@@ -141,7 +225,9 @@ class SQLiteEventStore(EventStore):
         self.path = path
         self.busy_timeout = busy_timeout
         self._guard = _Guard(self)
+        self._transaction = _Transaction(self)
         self._in_transaction = False  # inside exclusive(): statements join its transaction
+        self._heads: dict[tuple[str, str], int] = {}  # read under the write lock, until COMMIT
         with self._guard:
             self._db = self._connect()
             try:
@@ -250,25 +336,11 @@ class SQLiteEventStore(EventStore):
             )
         return StoreError(f"cannot open {path}: {exc}")
 
-    # -- transactions --------------------------------------------------------------------
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
+    # -- transactions ----------------------------------------------------------------------
+    def exclusive(self) -> _Transaction:
         """Hold SQLite's write lock for a whole unit of work (load, run, commit), so that
         writers queue instead of conflicting. Reads by other connections go on (WAL)."""
-        with self._guard:
-            if self._in_transaction:
-                yield
-                return
-            self._db.execute("BEGIN IMMEDIATE")
-            self._in_transaction = True
-            try:
-                yield
-            except BaseException:
-                self._in_transaction = False
-                self._db.execute("ROLLBACK")
-                raise
-            self._in_transaction = False
-            self._db.execute("COMMIT")
+        return self._transaction
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -283,16 +355,14 @@ class SQLiteEventStore(EventStore):
     ) -> Lookup:
         with self._guard:
             row = self._db.execute(
-                "SELECT k.id, EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
-                "AND (expires IS NULL OR expires > ?)), s.version "
-                "FROM (SELECT ? AS aggregate, ? AS key) AS wanted "
-                "LEFT JOIN keychain AS k ON k.aggregate = wanted.aggregate AND k.key = wanted.key "
-                "LEFT JOIN streams AS s ON s.aggregate = k.aggregate AND s.id = k.id",
-                (flow, idempotency_key or "", now, aggregate, key),
+                _LOOKUP, (flow, idempotency_key or "", now, aggregate, key)
             ).fetchone()
-        return Lookup(
-            row[0], idempotency_key is not None and bool(row[1]), None if row[2] is None else row[2]
-        )
+            aggregate_id = row[0]
+            if aggregate_id is not None and self._in_transaction:
+                # Under the write lock this head stays current until our commit.
+                self._heads[(aggregate, aggregate_id)] = row[2]
+        head = None if aggregate_id is None else int(row[2])
+        return Lookup(aggregate_id, idempotency_key is not None and bool(row[1]), head)
 
     def resolve(self, aggregate: str, key: str) -> str | None:
         with self._guard:
@@ -304,26 +374,16 @@ class SQLiteEventStore(EventStore):
     def load(
         self, aggregate: str, aggregate_id: str, fingerprint: str, after: int | None = None
     ) -> Loaded:
-        # One statement, so snapshot, events and head come from one consistent view. Rows are
-        # tagged: 0 the snapshot, 1 an event, 2 the head.
-        head = "UNION ALL SELECT 2, version, '', '' FROM streams WHERE aggregate = ? AND id = ? "
         with self._guard:
             if after is not None:
                 rows = self._db.execute(
-                    "SELECT 1, version, type, data FROM events "
-                    "WHERE aggregate = ? AND id = ? AND version > ? " + head + "ORDER BY 1, 2",
-                    (aggregate, aggregate_id, after, aggregate, aggregate_id),
+                    _LOAD_AFTER, (aggregate, aggregate_id, after) + (aggregate, aggregate_id) * 2
                 ).fetchall()
                 events = [(v, t, _decode(d)) for k, v, t, d in rows if k == 1]
                 return Loaded(None, after, events, _head(rows))
             rows = self._db.execute(
-                "SELECT 0, version, fingerprint, data FROM snapshots "
-                "WHERE aggregate = ? AND id = ? "
-                "UNION ALL "
-                "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? "
-                "AND version > COALESCE((SELECT version FROM snapshots WHERE aggregate = ? "
-                "AND id = ? AND fingerprint = ?), 0) " + head + "ORDER BY 1, 2",
-                (aggregate, aggregate_id) * 3 + (fingerprint, aggregate, aggregate_id),
+                _LOAD,
+                (aggregate, aggregate_id) * 3 + (fingerprint,) + (aggregate, aggregate_id) * 2,
             ).fetchall()
         return _loaded(rows, fingerprint)
 
@@ -341,23 +401,13 @@ class SQLiteEventStore(EventStore):
 
     def _commit(self, db: sqlite3.Connection, commit: Commit) -> None:
         agg, agg_id, expected = commit.aggregate, commit.aggregate_id, commit.expected_version
-        new_version = expected + len(commit.events)
-        # The head moves only from the expected version: the optimistic concurrency check, and
-        # what keeps versions unique after a purge deleted the events that held them.
-        if expected == 0:
-            moved = db.execute(
-                "INSERT INTO streams (aggregate, id, version) VALUES (?, ?, ?) "
-                "ON CONFLICT (aggregate, id) DO UPDATE SET version = excluded.version "
-                "WHERE streams.version = 0",
-                (agg, agg_id, new_version),
-            ).rowcount
-        else:
-            moved = db.execute(
-                "UPDATE streams SET version = ? WHERE aggregate = ? AND id = ? AND version = ?",
-                (new_version, agg, agg_id, expected),
-            ).rowcount
-        if moved != 1:
-            raise ConcurrencyError(f"{agg} {agg_id}: the head is no longer version {expected}")
+        # Write only at the head: the optimistic concurrency check, and what keeps versions
+        # unique after a purge deleted the events that once held them.
+        current = self._heads.get((agg, agg_id)) if self._in_transaction else None
+        if current is None:
+            current = db.execute(_SELECT_HEAD, (agg, agg_id, agg, agg_id)).fetchone()[0]
+        if current != expected:
+            raise ConcurrencyError(f"{agg} {agg_id}: expected version {expected}, found {current}")
         if commit.idempotency is not None:
             flow, key, expires = commit.idempotency
             # Insert, or take over a record that has expired; a live record is a duplicate.
@@ -513,10 +563,13 @@ class SQLiteEventStore(EventStore):
     # -- housekeeping --------------------------------------------------------------------
     def purge(self, aggregate: str, recorded_before: float, fingerprint: str) -> int:
         with self._write() as db:
+            # The newest event of an instance stays, however old: it holds the head version.
             cursor = db.execute(
                 "DELETE FROM events WHERE aggregate = ? AND recorded < ? AND version <= "
                 "(SELECT s.version FROM snapshots AS s WHERE s.aggregate = events.aggregate "
-                "AND s.id = events.id AND s.fingerprint = ?)",
+                "AND s.id = events.id AND s.fingerprint = ?) AND version < "
+                "(SELECT MAX(e.version) FROM events AS e WHERE e.aggregate = events.aggregate "
+                "AND e.id = events.id)",
                 (aggregate, recorded_before, fingerprint),
             )
             return cursor.rowcount
@@ -542,10 +595,6 @@ class SQLiteEventStore(EventStore):
                 db.execute(
                     "INSERT INTO keychain (aggregate, key, id) VALUES (?, ?, ?)",
                     (aggregate, key, aggregate_id),
-                )
-                db.execute(
-                    "INSERT INTO streams (aggregate, id, version) VALUES (?, ?, ?)",
-                    (aggregate, aggregate_id, snapshot.version),
                 )
                 db.execute(
                     "INSERT INTO snapshots (aggregate, id, version, fingerprint, data) "

@@ -173,19 +173,19 @@ class StoreConformance:
 
     def test_a_purged_stream_keeps_its_head(self, store: EventStore) -> None:
         self.commit(store, n=3, at=100.0, snapshot=Snapshot(3, "fp", {"n": 3}))
-        store.purge("Thing", 200.0, "fp")
-        assert store.history("Thing", "id-1") == []
+        assert store.purge("Thing", 200.0, "fp") in (2, 3)  # a backend may keep the newest
+        assert [e.version for e in store.history("Thing", "id-1")] in ([], [3])
         for stale in (0, 1, 2):  # versions once used can never be written again
             with pytest.raises(ConcurrencyError):
                 self.commit(store, expected=stale)
         self.commit(store, expected=3)
-        assert [e.version for e in store.history("Thing", "id-1")] == [4]
+        assert [e.version for e in store.history("Thing", "id-1")][-1:] == [4]
 
     def test_load_after_a_purged_version_is_incomplete(self, store: EventStore) -> None:
         """What a long-lived service with a stale cache sees after another purged."""
         self.commit(store, n=2, at=100.0)
         self.commit(store, expected=2, n=3, at=100.0, snapshot=Snapshot(5, "fp", {"n": 5}))
-        store.purge("Thing", 200.0, "fp")
+        assert store.purge("Thing", 200.0, "fp") >= 4
         stale = store.load("Thing", "id-1", "fp", after=2)
         assert stale.head == 5 and not stale.complete
         fresh = store.load("Thing", "id-1", "fp")
