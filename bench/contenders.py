@@ -36,11 +36,16 @@ def commands(accounts: int) -> Iterator[tuple[str, str, float]]:
 
 
 # -- generated ---------------------------------------------------------------------------
-def generated_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
-    from banking.service import BankingService
-    from banking.store import SQLiteEventStore
+def _generated_service(db: str, sync: str) -> Any:
+    from banking.registry import REGISTRY
+    from draftsman_runtime import Service, Settings, SQLiteEventStore
 
-    service = BankingService(SQLiteEventStore(db, synchronous=sync))
+    settings = Settings(database=db, synchronous=sync)
+    return Service(REGISTRY, SQLiteEventStore(db, synchronous=sync), settings=settings)
+
+
+def generated_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
+    service = _generated_service(db, sync)
     names = {"open": "OpenAccountRequested", "deposit": "DepositRequested",
              "withdraw": "WithdrawalRequested"}
     accepted = rejected = 0
@@ -58,25 +63,21 @@ def generated_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:
 
 
 def generated_w2(db: str, sync: str, snapshots: bool) -> list[float]:
-    from banking.registry import AGGREGATES
-    from banking.service import BankingService
-    from banking.store import SQLiteEventStore
-
-    service = BankingService(SQLiteEventStore(db, synchronous=sync))
+    service = _generated_service(db, sync)
     service.submit("OpenAccountRequested", {"accountNumber": "NL01BANK000001", "owner": "x"})
     for i in range(W2_EVENTS - 1):
         service.submit("DepositRequested", {"accountNumber": "NL01BANK000001", "amount": 1.0,
                                             "reference": f"r{i}"})
     if not snapshots:
-        service.store._db.execute("DELETE FROM snapshots")  # type: ignore[attr-defined]
-    agg = AGGREGATES["Account"]
+        service.store._db.execute("DELETE FROM snapshots")
+    agg = service.registry.aggregates["Account"]
     aggregate_id = service.store.resolve("Account", "NL01BANK000001")
     assert aggregate_id is not None
     timings = []
     for _ in range(W2_LOADS):
-        service._cache.clear()  # measure a load from the store, not from the document cache
+        service.work.forget()  # measure a load from the store, not from the document cache
         start = time.perf_counter()
-        document, _version = service._load(agg, aggregate_id, "NL01BANK000001")
+        document, _version = service.work.current(agg, aggregate_id, "NL01BANK000001")
         timings.append(time.perf_counter() - start)
     assert document.balance == W2_EVENTS - 1
     return timings

@@ -20,7 +20,7 @@ from pathlib import Path
 # Measure the working tree's runtime, whether or not the package is installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "runtime"))
 
-from draftsman_runtime.pattern import Pattern  # noqa: E402
+from draftsman_runtime.pattern import Pattern
 
 ACCOUNT = "(?:[A-Z]{2})[0-9]{2}[A-Z0-9]{4,30}"
 ACCOUNT_VALUE = "GB82WEST1234"

@@ -62,7 +62,11 @@ OUT_DIR = click.Path(file_okay=False, dir_okay=True, path_type=Path)
 @click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
 @click.option("--full", is_flag=True,
               help="Regenerate even when the manifest says model and generator are unchanged.")
-def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool) -> None:
+@click.option("--vendor-runtime/--no-vendor-runtime", "vendor", default=None,
+              help="Copy draftsman-runtime into the package (no dependency) or depend on it. "
+              "Default: as the existing output does; else depend on it.")
+def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool,
+          vendor: bool | None) -> None:
     """Validate MODEL_DIR and write the generated service into --out.
 
     Only files that changed are rewritten; files a previous build wrote that the model no
@@ -70,7 +74,7 @@ def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, ful
     """
     from draftsman_gen.cmd_build import build as run
 
-    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full))
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full, vendor))
 
 
 @cli.command()
@@ -81,7 +85,11 @@ def build(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, ful
 @click.option("--no-cache", is_flag=True, help="Do not use the formatting cache.")
 @click.option("--full", is_flag=True,
               help="Regenerate and compare even when the manifest says nothing changed.")
-def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool) -> None:
+@click.option("--vendor-runtime/--no-vendor-runtime", "vendor", default=None,
+              help="Copy draftsman-runtime into the package (no dependency) or depend on it. "
+              "Default: as the existing output does; else depend on it.")
+def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, full: bool,
+          vendor: bool | None) -> None:
     """Exit 1 with a diff when --out is not what MODEL_DIR generates (for CI).
 
     When the manifest records the digest of this exact model and generator and every
@@ -90,7 +98,7 @@ def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, ful
     """
     from draftsman_gen.cmd_build import check as run
 
-    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full))
+    sys.exit(run(model_dir, out_dir, error_format, not no_cache, full, vendor))
 
 
 def main() -> None:

@@ -11,11 +11,11 @@ from draftsman_gen.diagnostics import render
 from draftsman_gen.digest import model_digest, recall, remember
 from draftsman_gen.format import FormatError, Formatter, default_cache_dir
 from draftsman_gen.pipeline import compile_model
-from draftsman_gen.writer import check_tree, up_to_date, write_tree
+from draftsman_gen.writer import check_tree, up_to_date, vendored, write_tree
 
 
 def _generate(model_dir: Path, label: str, error_format: str,
-              use_cache: bool) -> dict[str, str] | int:
+              use_cache: bool, vendor: bool) -> dict[str, str] | int:
     result = compile_model(model_dir)
     if result.model is None:
         sys.stdout.write(render(result.diagnostics, error_format))
@@ -24,7 +24,7 @@ def _generate(model_dir: Path, label: str, error_format: str,
 
     formatter = Formatter(_cache(use_cache))
     try:
-        return generate(result.model, label, formatter)
+        return generate(result.model, label, formatter, vendor)
     except FormatError as exc:
         click.echo(f"draftsman-gen: internal error: {exc}", err=True)
         return 3
@@ -35,24 +35,28 @@ def _cache(use_cache: bool) -> Path | None:
 
 
 def _current_or_generated(model_dir: Path, out: Path, error_format: str, use_cache: bool,
-                          full: bool) -> tuple[str, dict[str, str]] | int:
+                          full: bool, vendor: bool | None) -> tuple[str, dict[str, str]] | int:
     """The model digest and the generated files, or an exit code: 0 when the output is known
-    to be current (unless `full`), 1 or 3 when generation failed."""
+    to be current (unless `full`), 1 or 3 when generation failed. `vendor` None: vendor the
+    runtime when the output already holds a vendored copy."""
     label = model_dir.resolve().name
-    digest = model_digest(model_dir, label)
+    if vendor is None:
+        vendor = vendored(out)
+    digest = model_digest(model_dir, label, vendor)
     recorded = recall(_cache(use_cache), out)
     if not full and (count := up_to_date(out, digest, recorded)) is not None:
         click.echo(f"{out}: up to date ({count} files; model and generator unchanged)", err=True)
         return 0
-    files = _generate(model_dir, label, error_format, use_cache)
+    files = _generate(model_dir, label, error_format, use_cache, vendor)
     return files if isinstance(files, int) else (digest, files)
 
 
-def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
+def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool,
+          vendor: bool | None = None) -> int:
     if out.exists() and not out.is_dir():
         click.echo(f"draftsman-gen: {out} is not a folder", err=True)
         return 2
-    result = _current_or_generated(model_dir, out, error_format, use_cache, full)
+    result = _current_or_generated(model_dir, out, error_format, use_cache, full, vendor)
     if isinstance(result, int):
         return result
     digest, files = result
@@ -71,8 +75,9 @@ def build(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: 
     return 0
 
 
-def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool) -> int:
-    result = _current_or_generated(model_dir, out, error_format, use_cache, full)
+def check(model_dir: Path, out: Path, error_format: str, use_cache: bool, full: bool,
+          vendor: bool | None = None) -> int:
+    result = _current_or_generated(model_dir, out, error_format, use_cache, full, vendor)
     if isinstance(result, int):
         return result
     digest, files = result

@@ -30,6 +30,7 @@ class OutputFile:
     template: str
     context: dict[str, Any]
     python: bool = True
+    text: str | None = None  # a verbatim file (the vendored runtime): no template, no black
 
 
 def py(value: Any) -> str:
@@ -150,7 +151,15 @@ def field_ctx(f: ir.Field, use_zero: bool = False, lenient: bool = False) -> dic
         "to_dict": to_dict_expr(f),
         "from_dict": from_dict_expr(f, lenient),
         "parse": parse_expr(f, "where"),
+        "spec": spec_literal(f),
     }
+
+
+def spec_literal(f: ir.Field) -> str:
+    """The (name, type) pair of a field for the runtime's check of emitted events."""
+    if f.type == "ObjectList":
+        return f"({py(f.name)}, {f.item_class}.FIELDS)"
+    return f"({py(f.name)}, {py(f.type)})"
 
 
 def item_classes(fields: tuple[ir.Field, ...], use_zero: bool, lenient: bool) -> list[dict[str, Any]]:

@@ -26,8 +26,12 @@ def _tool_identity() -> bytes:
     parts = [f"draftsman-gen {__version__}", f"black {version('black')}",
              f"python {sys.version_info[0]}.{sys.version_info[1]}"]
     digest = hashlib.sha256("\n".join(parts).encode())
-    # The generator's own code too: a development build changes it without a new version.
-    folders = [resource_dir("templates"), resource_dir("schemas"), Path(__file__).parent]
+    # The generator's own code too: a development build changes it without a new version; and
+    # the runtime's, which a vendored build copies and whose version the output names.
+    from draftsman_gen.vendor import runtime_root
+
+    folders = [resource_dir("templates"), resource_dir("schemas"), Path(__file__).parent,
+               runtime_root()]
     for folder in folders:
         for path in sorted(folder.rglob("*")):
             if path.is_file() and path.suffix in (".j2", ".json", ".py"):
@@ -36,9 +40,9 @@ def _tool_identity() -> bytes:
     return digest.digest()
 
 
-def model_digest(model_dir: Path, label: str) -> str:
+def model_digest(model_dir: Path, label: str, vendor_runtime: bool = False) -> str:
     digest = hashlib.sha256(_tool_identity())
-    digest.update(label.encode() + b"\0")
+    digest.update(label.encode() + (b"\0vendored\0" if vendor_runtime else b"\0"))
     for rel in model_files(model_dir):
         digest.update(rel.encode() + b"\0")
         try:

@@ -8,10 +8,11 @@ from draftsman_gen.plan import plan
 from draftsman_gen.render import render
 
 
-def generate(model: ir.Model, model_label: str, formatter: Formatter) -> dict[str, str]:
+def generate(model: ir.Model, model_label: str, formatter: Formatter,
+             vendor_runtime: bool = False) -> dict[str, str]:
     files: dict[str, str] = {}
     python: dict[str, str] = {}
-    for output in plan(model, model_label):
+    for output in plan(model, model_label, vendor_runtime):
         text = render(output)
         (python if output.python else files)[output.path] = text
     files.update(formatter.format_many(python))

@@ -92,6 +92,11 @@ def analyze_code(source: str) -> Analysis:
     return result
 
 
+def mentions(code: str, name: str) -> bool:
+    """Whether a code snippet (already known to parse) reads the free name `name`."""
+    return any(found == name for found, _line in analyze_code(code).names)
+
+
 def function_parameters(source: str, function: str) -> list[str] | None:
     """The positional parameter names of a top-level function, or None when it is missing."""
     try:

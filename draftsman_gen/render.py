@@ -23,4 +23,6 @@ def environment() -> jinja2.Environment:
 
 
 def render(file: OutputFile) -> str:
+    if file.text is not None:
+        return file.text
     return environment().get_template(file.template).render(**file.context)

@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from draftsman_runtime.pattern import Pattern, PatternError
+from draftsman_runtime.pattern import compile as compile_pattern
+
 from draftsman_gen import ir
 from draftsman_gen.diagnostics import Diagnostics, Location
+from draftsman_gen.infer import Env, assignable, expression_type
 from draftsman_gen.loader import SourceFile, Workspace
 from draftsman_gen.naming import (
     RESERVED_MODULES,
@@ -172,10 +176,10 @@ class Checker:
                 self.broken_names.add(name)
                 continue
             try:
-                re.compile(expanded)
-            except re.error as exc:
+                Pattern(expanded)  # the runtime's linear-time engine: what will run the pattern
+            except PatternError as exc:
                 self.err(source.loc(("regex",)), "DG304",
-                         f"pattern '{name}' is not a valid regular expression: {exc}")
+                         f"pattern '{name}' is not a supported regular expression: {exc}")
                 self.broken_names.add(name)
                 continue
             self.patterns[name] = ir.Pattern(name, expanded, _loc(source))
@@ -295,7 +299,7 @@ class Checker:
             problem = value_problem(default, ftype, nested)
             if problem:
                 self.err(source.loc(fpath + ("default",)), "DG307", f"default of '{name}': {problem}")
-            elif pattern and not re.fullmatch(self.patterns[pattern].regex, str(default)):
+            elif pattern and not compile_pattern(self.patterns[pattern].regex).fullmatch(str(default)):
                 self.err(source.loc(fpath + ("default",)), "DG307",
                          f"default of '{name}' does not match pattern {pattern}")
             if ftype == "Float" and isinstance(default, int) and not isinstance(default, bool):
@@ -586,6 +590,17 @@ class FlowChecker:
                        tuple(processors), tuple(cases), _loc(self.source),
                        self.data.get("description", ""))
 
+    def env(self) -> Env:
+        """The types of `flow.*` known at this point of the flow (for expression typing)."""
+        env: dict[tuple[str, ...], str] = {("flow", "identity"): "String"}
+        for name, types in self.var_types.items():
+            if len(types) == 1 and None not in types:
+                env[("flow", name)] = next(iter(types))  # type: ignore[assignment]
+        for name, f in self.agg.fields.items():
+            if f.type != "ObjectList":
+                env[("flow", "entity", name)] = f.type
+        return env
+
     def declare(self, name: str, ftype: str | None) -> None:
         if ftype == "ObjectList":
             ftype = None
@@ -737,8 +752,9 @@ class FlowChecker:
             if name in RESERVED_VARIABLES:
                 self.err(ppath + ("name",), "DG309", f"'{name}' is reserved in a flow (flow.entity, flow.identity)")
                 return None
-            self.declare(name, None)
             expr = self.flow_expression(ppath + ("expression",), data["expression"])
+            # Typed from its expression where certain (else Any), as of this point in the flow.
+            self.declare(name, expression_type(expr.text, self.env()) if expr else None)
             return ir.Processor(kind, loc, name=name, expression=expr.text) if expr else None
         if kind == "code":
             return self.code(ppath, data, loc)
@@ -776,8 +792,15 @@ class FlowChecker:
                          + _hint(name, fields), key=True)
                 continue
             expr = self.flow_expression(path + ("mapping", name), value)
-            if expr is not None:
-                assignments.append(ir.Assignment(name, expr.text))
+            if expr is None:
+                continue
+            target = fields[name].type
+            given = expression_type(expr.text, self.env())
+            if given is not None and target != "ObjectList" and not assignable(given, target):
+                self.err(path + ("mapping", name), "DG329", f"field '{name}' of {ref} is "
+                         f"{target}, but '{expr.text}' gives a {given}")
+                continue
+            assignments.append(ir.Assignment(name, expr.text))
         missing = [n for n, f in fields.items() if n not in mapping and not f.has_default]
         if missing:
             self.err(path + ("ref",), "DG326", f"emit-event {ref} does not map field(s): {', '.join(missing)}")

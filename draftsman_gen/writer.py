@@ -65,6 +65,12 @@ def read_manifest(out: Path) -> tuple[Manifest, str | None]:
     return Manifest(safe), None
 
 
+def vendored(out: Path) -> bool:
+    """Whether the output's last build vendored the runtime (its manifest lists the copy)."""
+    manifest, _problem = read_manifest(out)
+    return any("/_vendor/draftsman_runtime/" in path for path in manifest.files)
+
+
 def up_to_date(out: Path, digest: str, recorded: str | None) -> int | None:
     """The number of files when the output was last built or checked, on this machine, from
     this exact model and tool (`recorded` == `digest`) and no generated file changed since;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: build the banking example into out/banking, install
-# the generated service, run its generated tests, then use it from the command line against
-# a SQLite file.
+# the generated service (with draftsman-runtime from this repository), run its generated
+# tests, then use it from the command line against a SQLite file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -12,9 +12,9 @@ source scripts/venv.sh
 (cd out/banking && ../../.venv/bin/pytest -q -p no:cacheprovider)
 export BANKING_DATABASE="$PWD/out/demo.sqlite3"
 rm -f "$BANKING_DATABASE"*
-run() { echo "\$ python -m banking $*"; .venv/bin/python -m banking "$@" || true; }
+run() { echo "\$ python -m banking $*"; .venv/bin/python -m banking "$@" || echo "(exit $?)"; }
 run submit OpenAccountRequested '{"accountNumber": "NL01BANK0001", "owner": "Ada", "initialDeposit": 100}'
-run submit DepositRequested '{"accountNumber": "NL01BANK0001", "amount": 25.5, "reference": "r-1"}'
+run --log-level INFO submit DepositRequested '{"accountNumber": "NL01BANK0001", "amount": 25.5, "reference": "r-1"}'
 run submit DepositRequested '{"accountNumber": "NL01BANK0001", "amount": 25.5, "reference": "r-1"}'
 run submit WithdrawalRequested '{"accountNumber": "NL01BANK0001", "amount": 1000, "reference": "w-1"}'
 run submit DepositRequested '{"accountNumber": "NL01BANK0001", "amount": "lots"}'

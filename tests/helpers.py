@@ -17,8 +17,8 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def build(model: Path, out: Path) -> Result:
-    result = invoke("build", str(model), "--out", str(out))
+def build(model: Path, out: Path, *options: str) -> Result:
+    result = invoke("build", str(model), "--out", str(out), *options)
     assert result.exit_code == 0, result.output
     return result
 

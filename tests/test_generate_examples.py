@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from helpers import build, package_of, passed_count, run_in
 
 from draftsman_gen.pipeline import compile_model
@@ -26,9 +27,12 @@ def test_example_generates_passing_package(example_dir: Path, tmp_path: Path) ->
     assert passed_count(tests.stdout) == expected_test_count(example_dir), tests.stdout
 
 
-def test_example_output_passes_ruff_and_mypy(example_dir: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("options", [[], ["--vendor-runtime"]], ids=["runtime", "vendored"])
+def test_example_output_passes_ruff_and_mypy(example_dir: Path, tmp_path: Path,
+                                             options: list[str]) -> None:
+    """Vendored, the runtime's copy is checked too: it must pass the package's own rules."""
     out = tmp_path / "out"
-    build(example_dir, out)
+    build(example_dir, out, *options)
     ruff = run_in(out, "ruff", "check", "--no-cache", ".")
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     mypy = run_in(out, "mypy", "--cache-dir", str(tmp_path / "mypy"), package_of(out), "tests")
@@ -40,3 +44,4 @@ def test_generated_package_does_not_import_draftsman_gen(example_dir: Path, tmp_
     build(example_dir, out)
     for path in out.rglob("*.py"):
         assert "draftsman_gen" not in path.read_text(encoding="utf-8"), path
+    assert "from draftsman_runtime" in (out / package_of(out) / "registry.py").read_text()
