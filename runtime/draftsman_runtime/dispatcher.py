@@ -118,11 +118,12 @@ class Dispatcher:
     def _park(self, delivery: Delivery, reason: str, message: str, report: DispatchReport) -> None:
         """A delivery no retry can help: straight to the dead letters."""
         now = self.clock()
-        settled = Settlement("dead", delivery.attempts + 1, now, reason, message)
         with self.store.exclusive():
-            if self.store.claim(delivery.id, now) is None:
+            claimed = self.store.claim(delivery.id, now)
+            if claimed is None:
                 report.skipped += 1
                 return
+            settled = Settlement("dead", claimed.attempts + 1, now, reason, message)
             self.store.settle(delivery.id, settled, now)
         report.add(delivery, None, settled)
         _log_outcome(delivery, settled, self.retry)

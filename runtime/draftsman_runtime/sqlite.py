@@ -42,6 +42,11 @@ from .store import (
 APPLICATION_ID = 0x44524654  # "DRFT": this file is a draftsman store
 SCHEMA_VERSION = 1
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+# Pages the write-ahead log grows by before SQLite copies them into the file (its default is
+# 1,000). Busy pages (the newest events, idempotency records) are rewritten many times between
+# two checkpoints and copied once: ten times the default made W1 12% faster. The log holds up
+# to about 40 MB; a process that crashes loses nothing either way.
+WAL_AUTOCHECKPOINT = 10_000
 _decode = json.JSONDecoder().decode  # json.loads without its per-call checks: loads are hot
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -98,19 +103,19 @@ _LOOKUP = (
     "FROM (SELECT ? AS aggregate, ? AS key) AS wanted "
     "LEFT JOIN keychain AS k ON k.aggregate = wanted.aggregate AND k.key = wanted.key"
 )
-# Loads are one statement, so snapshot, events and head come from one consistent view. Rows
-# are tagged: 0 the snapshot, 1 an event, 2 the head.
-_HEAD_ROW = "UNION ALL SELECT 2, " + _HEAD.format(a="?", i="?") + ", '', '' "
 _LOAD_AFTER = (
-    "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? AND version > ? "
-    + _HEAD_ROW + "ORDER BY 1, 2"
+    "SELECT version, type, data FROM events WHERE aggregate = ? AND id = ? AND version > ? "
+    "ORDER BY version"
 )
+# A cold load is one statement, so snapshot and events come from one consistent view. Rows are
+# tagged: 0 the snapshot, 1 an event. Since the newest event is never purged, the head is the
+# last event read, or the snapshot's version when no event follows it.
 _LOAD = (
     "SELECT 0, version, fingerprint, data FROM snapshots WHERE aggregate = ? AND id = ? "
     "UNION ALL "
     "SELECT 1, version, type, data FROM events WHERE aggregate = ? AND id = ? "
     "AND version > COALESCE((SELECT version FROM snapshots WHERE aggregate = ? "
-    "AND id = ? AND fingerprint = ?), 0) " + _HEAD_ROW + "ORDER BY 1, 2"
+    "AND id = ? AND fingerprint = ?), 0) ORDER BY 1, 2"
 )
 
 _DELIVERY_COLUMNS = (
@@ -256,6 +261,7 @@ class SQLiteEventStore(EventStore):
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {level}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
         if state == "current":
             return
         db.execute("BEGIN IMMEDIATE")  # another process may be creating it right now
@@ -376,14 +382,12 @@ class SQLiteEventStore(EventStore):
     ) -> Loaded:
         with self._guard:
             if after is not None:
-                rows = self._db.execute(
-                    _LOAD_AFTER, (aggregate, aggregate_id, after) + (aggregate, aggregate_id) * 2
-                ).fetchall()
-                events = [(v, t, _decode(d)) for k, v, t, d in rows if k == 1]
-                return Loaded(None, after, events, _head(rows))
+                rows = self._db.execute(_LOAD_AFTER, (aggregate, aggregate_id, after)).fetchall()
+                events = [(v, t, _decode(d)) for v, t, d in rows]
+                # The newest event is never purged: the last one read is the head.
+                return Loaded(None, after, events, events[-1][0] if events else after)
             rows = self._db.execute(
-                _LOAD,
-                (aggregate, aggregate_id) * 3 + (fingerprint,) + (aggregate, aggregate_id) * 2,
+                _LOAD, (aggregate, aggregate_id) * 3 + (fingerprint,)
             ).fetchall()
         return _loaded(rows, fingerprint)
 
@@ -615,24 +619,20 @@ class SQLiteEventStore(EventStore):
             self._db.close()
 
 
-def _head(rows: list[Any]) -> int:
-    return int(rows[-1][1]) if rows and rows[-1][0] == 2 else 0
-
-
 def _loaded(rows: list[Any], fingerprint: str) -> Loaded:
-    head = _head(rows)
     snapshot_row = rows[0] if rows and rows[0][0] == 0 else None
-    events = [(v, t, d) for kind, v, t, d in rows if kind == 1]
+    events = [(v, t, _decode(d)) for _kind, v, t, d in (rows[1:] if snapshot_row else rows)]
     if snapshot_row is None:
-        return Loaded(None, 0, [(v, t, _decode(d)) for v, t, d in events], head)
+        return Loaded(None, 0, events, events[-1][0] if events else 0)
     _kind, version, snapshot_fingerprint, data = snapshot_row
+    head = max(version, events[-1][0]) if events else version
     if snapshot_fingerprint == fingerprint:
-        return Loaded(_decode(data), version, [(v, t, _decode(d)) for v, t, d in events], head)
+        return Loaded(_decode(data), version, events, head)
     # A snapshot of another shape is ignored while the full history exists; once events were
     # purged (the first one left is not version 1) it is the only record of them, read leniently.
     if events and events[0][0] == 1:
-        return Loaded(None, 0, [(v, t, _decode(d)) for v, t, d in events], head)
-    later = [(v, t, _decode(d)) for v, t, d in events if v > version]
+        return Loaded(None, 0, events, head)
+    later = [event for event in events if event[0] > version]
     return Loaded(_decode(data), version, later, head, migrated=True)
 
 

@@ -30,7 +30,7 @@ class StoredEvent:
     recorded: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # a value (never changed), not frozen: one is made per load
 class Loaded:
     """A load: the latest usable snapshot (if any), the events after it, and the head.
 

@@ -25,6 +25,7 @@ from .errors import (
     FunctionalError,
     KeyTakenError,
     StoreError,
+    TechnicalError,
 )
 from .locate import model_location
 from .model import AggregateType, AnyTrigger, FlowState, Registry
@@ -103,8 +104,11 @@ class UnitOfWork:
             remember: _CacheEntry | None = None
             try:
                 with self.store.exclusive():
-                    if delivery is not None and self.store.claim(delivery.id, now) is None:
-                        return None, None
+                    if delivery is not None:
+                        claimed = self.store.claim(delivery.id, now)
+                        if claimed is None:
+                            return None, None
+                        delivery = claimed  # as stored now: its attempts count
                     result, remember = self._attempt(spec, payload, key, idem, now, delivery)
                     settled = None
                     if delivery is not None:
@@ -137,9 +141,10 @@ class UnitOfWork:
         if delivery is None:
             return result, None
         with self.store.exclusive():
-            if self.store.claim(delivery.id, now) is None:
+            claimed = self.store.claim(delivery.id, now)
+            if claimed is None:
                 return None, None
-            settled = settlement(result, delivery.attempts, self.retry, now)
+            settled = settlement(result, claimed.attempts, self.retry, now)
             self.store.settle(delivery.id, settled, now)
         return result, settled
 
@@ -246,8 +251,8 @@ class UnitOfWork:
                 return self._replay(agg, copy, loaded.events, key), loaded.head
             del self._cache[(agg.name, aggregate_id)]
         loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint)
-        if not loaded.complete:
-            raise StoreError(
+        if not loaded.complete:  # damaged data, not a passing problem: a technical error
+            raise TechnicalError(
                 f"{agg.name} {key!r}: the store lacks events between version "
                 f"{loaded.snapshot_version} and {loaded.head}; the instance cannot be rebuilt"
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,24 @@ def test_show_and_history_of_unknown_keys(service: Service) -> None:
         service.show("Nope", "x")
     with pytest.raises(PayloadError, match="unpaired surrogate"):
         service.show("Counter", "\ud800")
+
+
+def test_an_instance_the_store_cannot_rebuild_is_a_technical_error(tmp_path: Path) -> None:
+    """Events missing below the head with no snapshot covering them (damaged data): the flow
+    is refused with a technical error, nothing is stored, other instances go on."""
+    path = str(tmp_path / "s.sqlite3")
+    writer = make_service(path)
+    create(writer, "a")
+    create(writer, "b")
+    for n in range(3):
+        assert writer.submit("AddToCounter", {"name": "a", "amount": 1, "ref": f"r{n}"}).ok
+    writer.close()
+    damaged = sqlite3.connect(path)
+    damaged.execute("DELETE FROM events WHERE aggregate = 'Counter' AND version = 2 AND id = "
+                    "(SELECT id FROM keychain WHERE aggregate = 'Counter' AND key = 'a')")
+    damaged.commit()
+    fresh = make_service(path)
+    result = fresh.submit("AddToCounter", {"name": "a", "amount": 1}).results[0]
+    assert isinstance(result, Rejected) and result.reason == "technical-error"
+    assert "lacks events between version 0 and 4" in result.message
+    assert fresh.submit("AddToCounter", {"name": "b", "amount": 1}).ok
