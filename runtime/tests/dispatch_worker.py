@@ -21,6 +21,8 @@ def main() -> None:
     database, verb = sys.argv[1], sys.argv[2]
     service = Service(REGISTRY, SQLiteEventStore(database), settings=Settings(database=database))
     if verb == "dispatch":  # what `python -m <package> dispatch` does
+        print("ready", flush=True)
+        sys.stdin.readline()  # start together with the other dispatchers
         report = service.dispatch()
         print(json.dumps({"total": report.handled, "skipped": report.skipped}), flush=True)
         return

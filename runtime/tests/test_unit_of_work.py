@@ -207,8 +207,10 @@ def test_an_instance_the_store_cannot_rebuild_is_a_technical_error(tmp_path: Pat
         assert writer.submit("AddToCounter", {"name": "a", "amount": 1, "ref": f"r{n}"}).ok
     writer.close()
     damaged = sqlite3.connect(path)
-    damaged.execute("DELETE FROM events WHERE aggregate = 'Counter' AND version = 2 AND id = "
-                    "(SELECT id FROM keychain WHERE aggregate = 'Counter' AND key = 'a')")
+    damaged.execute(
+        "DELETE FROM events WHERE aggregate = 'Counter' AND version = 2 AND id = "
+        "(SELECT id FROM keychain WHERE aggregate = 'Counter' AND key = 'a')"
+    )
     damaged.commit()
     fresh = make_service(path)
     result = fresh.submit("AddToCounter", {"name": "a", "amount": 1}).results[0]
