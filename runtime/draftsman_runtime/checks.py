@@ -13,7 +13,14 @@ from typing import Any
 
 from .errors import TechnicalError
 from .model import Event, FieldSpec
-from .payload import integer_problem, kind, number_problem, string_list_problem, string_problem
+from .payload import (
+    boolean_problem,
+    integer_problem,
+    kind,
+    number_problem,
+    string_list_problem,
+    string_problem,
+)
 
 
 def check_event(event: Event) -> None:
@@ -42,15 +49,11 @@ def value_problem(value: Any, ftype: str | FieldSpec) -> str | None:
     return check(value)
 
 
-def _boolean_problem(value: Any) -> str | None:
-    return None if isinstance(value, bool) else f"expected true or false, got {kind(value)}"
-
-
 _SCALARS: dict[str, Callable[[Any], str | None]] = {
     "String": string_problem,
     "Int": integer_problem,
     "Float": number_problem,
-    "Boolean": _boolean_problem,
+    "Boolean": boolean_problem,
     "StringList": string_list_problem,
 }
 

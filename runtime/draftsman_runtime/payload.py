@@ -103,6 +103,17 @@ def _get(data: dict[str, Any], name: str, where: str, default: Any) -> Any:
     return default
 
 
+def _checked(
+    data: dict[str, Any], name: str, where: str, default: Any, problem: Callable[[Any], str | None]
+) -> Any:
+    """The field's value (or its default), when `problem` finds nothing wrong with it."""
+    value = _get(data, name, where, default)
+    found = problem(value)
+    if found:
+        raise PayloadError(f"{where}.{name}: {found}")
+    return value
+
+
 def string(
     data: dict[str, Any],
     name: str,
@@ -113,44 +124,26 @@ def string(
 ) -> str:
     if auto_fill and not data.get(name):
         return str(uuid.uuid4())
-    value = _get(data, name, where, default)
-    problem = string_problem(value)
-    if problem:
-        raise PayloadError(f"{where}.{name}: {problem}")
+    value = str(_checked(data, name, where, default, string_problem))
     if pattern is not None and not pattern.fullmatch(value):
         raise PayloadError(f"{where}.{name}: {_short(value)} does not match {pattern.pattern!r}")
-    return str(value)
-
-
-def integer(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> int:
-    value = _get(data, name, where, default)
-    problem = integer_problem(value)
-    if problem:
-        raise PayloadError(f"{where}.{name}: {problem}")
-    return int(value)
-
-
-def number(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> float:
-    value = _get(data, name, where, default)
-    problem = number_problem(value)
-    if problem:
-        raise PayloadError(f"{where}.{name}: {problem}")
-    return float(value)
-
-
-def boolean(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> bool:
-    value = _get(data, name, where, default)
-    if not isinstance(value, bool):
-        raise PayloadError(f"{where}.{name}: expected true or false, got {kind(value)}")
     return value
 
 
+def integer(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> int:
+    return int(_checked(data, name, where, default, integer_problem))
+
+
+def number(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> float:
+    return float(_checked(data, name, where, default, number_problem))
+
+
+def boolean(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> bool:
+    return bool(_checked(data, name, where, default, boolean_problem))
+
+
 def string_list(data: dict[str, Any], name: str, where: str, default: Any = _MISSING) -> list[str]:
-    value = _get(data, name, where, default)
-    problem = string_list_problem(value)
-    if problem:
-        raise PayloadError(f"{where}.{name}: {problem}")
-    return list(value)
+    return list(_checked(data, name, where, default, string_list_problem))
 
 
 def objects(
@@ -205,6 +198,10 @@ def number_problem(value: Any) -> str | None:
     if not math.isfinite(value):
         return "expected a finite number"
     return None
+
+
+def boolean_problem(value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {kind(value)}"
 
 
 def string_list_problem(value: Any) -> str | None:
