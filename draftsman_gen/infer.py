@@ -131,3 +131,28 @@ def _path(node: ast.expr) -> tuple[str, ...] | None:
         return None
     parts.append(node.id)
     return tuple(reversed(parts))
+
+
+def assigned_types(code: str, env: Env) -> dict[str, str | None]:
+    """The types inline code gives the flow variables it assigns: certain only for a plain
+    `flow.x = <expression of a certain type>` at the top level of the code; any other
+    assignment to `flow.x` (in a branch or loop, augmented, unpacked) makes `x` unknown."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    types: dict[str, set[str | None]] = {}
+    certain: set[int] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            path = _path(target) if isinstance(target, ast.Attribute) else None
+            if path is not None and len(path) == 2 and path[0] == "flow":
+                types.setdefault(path[1], set()).add(_type(statement.value, env))
+                certain.add(id(target))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            path = _path(node)
+            if path is not None and len(path) == 2 and path[0] == "flow" and id(node) not in certain:
+                types.setdefault(path[1], set()).add(None)
+    return {name: found.pop() if len(found) == 1 else None for name, found in types.items()}

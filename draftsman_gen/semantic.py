@@ -19,7 +19,7 @@ from draftsman_runtime.pattern import compile as compile_pattern
 
 from draftsman_gen import ir
 from draftsman_gen.diagnostics import Diagnostics, Location
-from draftsman_gen.infer import Env, assignable, expression_type
+from draftsman_gen.infer import Env, assignable, assigned_types, expression_type
 from draftsman_gen.loader import SourceFile, Workspace
 from draftsman_gen.naming import (
     RESERVED_MODULES,
@@ -817,6 +817,10 @@ class FlowChecker:
                            "DG311", analysis.error)
                 self.ok = False
                 return None
+            # Typed where the code makes it certain (top-level `flow.x = ...`), else Any.
+            for name, ftype in assigned_types(analysis.text, self.env()).items():
+                if name not in ("entity", "identity"):
+                    self.declare(name, ftype)
             self.note_code_refs(path + ("inline",), analysis, "flow")
             return ir.Processor("code", loc, inline=analysis.text)
         if "file" not in data or "handler" not in data:
@@ -841,9 +845,11 @@ class FlowChecker:
         return ir.Processor("code", loc, module=module, function=function)
 
     def note_code_refs(self, path: P, analysis: Analysis, root: str, lib_function: str | None = None) -> None:
-        """Assignments to flow.<x> in code declare variables; reads are checked at the end."""
+        """Assignments to flow.<x> in code declare variables (lib code: of unknown type; inline
+        code was typed by the caller); reads are checked at the end."""
         for ref in analysis.refs:
-            if ref.root == root and ref.store and ref.attr not in ("entity", "identity"):
+            if (lib_function is not None and ref.root == root and ref.store
+                    and ref.attr not in ("entity", "identity")):
                 self.declare(ref.attr, None)
         if lib_function is None:
             renamed = Analysis(analysis.text, refs=[r for r in analysis.refs if r.root == root])

@@ -216,11 +216,13 @@ def test_inline_code_can_raise_functional_error_without_any_validator(tmp_path: 
 
 
 def test_a_mistyped_event_is_a_technical_error_at_the_emit_event(tmp_path: Path) -> None:
+    """A value validate cannot type (assigned in a branch: DG329 would catch a plain one) is
+    checked when the event is emitted."""
     model = _copy(tmp_path, "banking")
     flow = model / "domain/Banking/Account/behavior-flows/Deposit.yaml"
     text = flow.read_text()
     changed = text.replace("  - emit-event:", (
-        "  - code: {inline: \"flow.label = str(flow.amount)\"}\n"
+        "  - code: {inline: \"if flow.amount > 0:\\n    flow.label = str(flow.amount)\\n\"}\n"
         "  - emit-event:"), 1).replace("amount: flow.amount\n", "amount: flow.label\n", 1)
     assert changed.count("flow.label") == 2
     flow.write_text(changed)

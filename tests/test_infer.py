@@ -110,3 +110,22 @@ def test_a_claimed_type_is_the_type_the_value_has(text: str, values: dict[str, A
     except (ArithmeticError, ValueError, TypeError, AttributeError):
         return  # an expression that fails at run time is a technical error, not a type
     assert has_type(value, claimed), (text, values, value, claimed)
+
+
+def test_types_that_inline_code_gives_flow_variables() -> None:
+    code = (
+        "flow.label = str(flow.n)\n"
+        "flow.total = flow.x * 2\n"
+        "total = 0\n"
+        "flow.guess = total + 1\n"  # a local: unknown
+        "flow.twice = 1\n"
+        "if flow.b:\n"
+        "    flow.twice = 'x'\n"  # assigned in a branch too: unknown
+        "flow.count = 1\n"
+        "flow.count += 1\n"  # augmented: unknown
+        "flow.entity.balance = 3.0\n"  # a document field, not a variable
+    )
+    from draftsman_gen.infer import assigned_types
+
+    assert assigned_types(code, ENV) == {"label": "String", "total": "Float", "guess": None,
+                                         "twice": None, "count": None}
