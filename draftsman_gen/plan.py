@@ -196,6 +196,7 @@ def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
             "from_dict": (f"{{key: {ent.class_name}.from_dict(item) "
                           f"for key, item in data.get({py(ent.name)}, {{}}).items()}}"),
             "clone": f"{{key: item.clone() for key, item in self.{ent.name}.items()}}",
+            "spec": f"({py(ent.name)}, Entities({ent.class_name}.FIELDS))",
         })
     for f in fields:
         f.setdefault("clone", _clone_expr(f))

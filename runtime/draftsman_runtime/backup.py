@@ -13,9 +13,11 @@ from __future__ import annotations
 import calendar
 import gzip
 import io
+import itertools
 import json
 import os
 import time
+import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +29,9 @@ from .payload import unicode_problem
 DAY = 86_400.0
 _STAMP = "%Y%m%dT%H%M%S"
 _SUFFIX = ".jsonl.gz"
-_MAX_BACKUP_BYTES = 2 * 1024**3  # a decompressed backup larger than this is refused
+_MAX_BACKUP_BYTES = 2 * 1024**3  # a backup larger than this unpacked is refused
+_MAX_LINE_BYTES = 64 * 1024**2  # and so is one instance's line larger than this
+MAX_VERSION = 2**53  # versions beyond this cannot be ours (JSON's safe integers)
 
 
 class BlobTarget(ABC):
@@ -178,35 +182,44 @@ class Row:
 
 
 def decode(data: bytes, name: str) -> list[Row]:
-    """Every row of a backup, checked; BackupError naming the line of the first problem."""
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-            raw = handle.read(_MAX_BACKUP_BYTES + 1)
-    except (OSError, EOFError) as exc:
-        raise BackupError(f"backup {name} is damaged: {exc}") from exc
-    if len(raw) > _MAX_BACKUP_BYTES:
-        raise BackupError(f"backup {name} is larger than {_MAX_BACKUP_BYTES:,} bytes unpacked")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise BackupError(f"backup {name} is damaged: not UTF-8 at byte {exc.start}") from exc
+    """Every row of a backup, checked; BackupError naming the line of the first problem.
+
+    The file is read line by line as it is unpacked, with a bound on each line and on the
+    whole, so a small file that unpacks to gigabytes (a gzip bomb) costs neither memory nor
+    much time."""
     rows: list[Row] = []
     keys: set[str] = set()
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        row = _row(line, number, name)
-        if row.key in keys:
-            raise BackupError(f"backup {name} line {number}: key {row.key!r} appears twice")
-        keys.add(row.key)
-        rows.append(row)
+    unpacked = 0
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
+            for number in itertools.count(1):
+                line = handle.readline(_MAX_LINE_BYTES + 1)
+                if not line:
+                    return rows
+                unpacked += len(line)
+                if len(line) > _MAX_LINE_BYTES or unpacked > _MAX_BACKUP_BYTES:
+                    raise BackupError(f"backup {name} line {number} is too large to be ours")
+                if line.strip():
+                    row = _row(line, number, name)
+                    if row.key in keys:
+                        raise BackupError(
+                            f"backup {name} line {number}: key {row.key!r} appears twice"
+                        )
+                    keys.add(row.key)
+                    rows.append(row)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BackupError(f"backup {name} is damaged: {exc}") from exc
     return rows
 
 
-def _row(line: str, number: int, name: str) -> Row:
+def _row(line: bytes, number: int, name: str) -> Row:
     where = f"backup {name} line {number}"
     try:
-        value = json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BackupError(f"{where} is damaged: not UTF-8 at byte {exc.start}") from None
+    try:
+        value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise BackupError(f"{where} is damaged: not JSON ({exc})") from None
     if not isinstance(value, dict) or not {"key", "version", "state"} <= value.keys():
@@ -214,8 +227,8 @@ def _row(line: str, number: int, name: str) -> Row:
     key, version, state = value["key"], value["version"], value["state"]
     if not isinstance(key, str) or not key or unicode_problem(key):
         raise BackupError(f"{where}: key must be a non-empty string")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        raise BackupError(f"{where}: version must be a whole number >= 0")
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version < MAX_VERSION:
+        raise BackupError(f"{where}: version must be a whole number from 0 to 2**53")
     if not isinstance(state, dict):
         raise BackupError(f"{where}: state must be an object")
     fingerprint = value.get("fingerprint", "")

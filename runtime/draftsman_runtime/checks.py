@@ -1,9 +1,12 @@
-"""The check of emitted events against the model's field types, before anything is stored.
+"""Checks of emitted events and documents against the model's field types, before anything
+is stored.
 
 An expression or code processor can put a value of the wrong type into an event (`str(n)`
-into an Int field). Stored, it would break every later flow on that instance; so each
-emit-event checks its event first and a mismatch is a technical error, located by the
-unit of work at the emit-event's model file and line.
+into an Int field), and a handler can leave a document holding one (code that assigns a
+string, or a sum that overflowed to infinity). Stored, either would break every later flow on
+that instance; so each emit-event checks its event first (a mismatch is a technical error
+located at the emit-event's model file and line), the unit of work checks the document after
+every flow, and a restore checks every backed-up state.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .errors import TechnicalError
-from .model import Event, FieldSpec
+from .model import AggregateType, Entities, Event, FieldSpec
 from .payload import (
     boolean_problem,
     integer_problem,
@@ -30,6 +33,13 @@ def check_event(event: Event) -> None:
         raise TechnicalError(f"emitted {event.EVENT_TYPE}: {problem}")
 
 
+def document_problem(agg: AggregateType[Any], document: Any) -> str | None:
+    """What is wrong with a document, by the model's field types; None when it fits."""
+    if not agg.fields:
+        return None
+    return fields_problem(agg.document_to_dict(document), agg.fields)
+
+
 def fields_problem(data: dict[str, Any], fields: FieldSpec) -> str | None:
     for name, ftype in fields:
         value = data.get(name)
@@ -40,7 +50,9 @@ def fields_problem(data: dict[str, Any], fields: FieldSpec) -> str | None:
     return None
 
 
-def value_problem(value: Any, ftype: str | FieldSpec) -> str | None:
+def value_problem(value: Any, ftype: str | FieldSpec | Entities) -> str | None:
+    if isinstance(ftype, Entities):
+        return _entities_problem(value, ftype.fields)
     if not isinstance(ftype, str):
         return _objects_problem(value, ftype)
     check = _SCALARS.get(ftype)
@@ -56,6 +68,18 @@ _SCALARS: dict[str, Callable[[Any], str | None]] = {
     "Boolean": boolean_problem,
     "StringList": string_list_problem,
 }
+
+
+def _entities_problem(value: Any, fields: FieldSpec) -> str | None:
+    if not isinstance(value, dict):
+        return f"expected an object of entities, got {kind(value)}"
+    for key, item in value.items():
+        if not isinstance(item, dict):
+            return f"entity {key!r}: expected an object, got {kind(item)}"
+        problem = fields_problem(item, fields)
+        if problem:
+            return f"entity {key!r}: {problem}"
+    return None
 
 
 def _objects_problem(value: Any, fields: FieldSpec) -> str | None:

@@ -29,7 +29,7 @@ from .payload import unicode_problem
 from .service import Service
 from .store import Delivery, DeliveryStatus
 
-OK, REJECTED, BAD_INPUT, STORE, BUG = 0, 1, 2, 3, 4
+OK, REJECTED, BAD_INPUT, ENVIRONMENT, BUG = 0, 1, 2, 3, 4
 STATUSES: tuple[DeliveryStatus, ...] = ("pending", "done", "rejected", "dead")
 
 
@@ -86,7 +86,7 @@ def parser(registry: Registry) -> argparse.ArgumentParser:
     dead = sub.add_parser("dead-letters", help="list deliveries parked after their last retry")
     dead.add_argument("--detail", action="store_true", help="include tracebacks")
     again = sub.add_parser("redeliver", help="deliver dead letters (or rejected deliveries) again")
-    again.add_argument("ids", nargs="*", type=int, metavar="ID")
+    again.add_argument("ids", nargs="*", type=_delivery_id, metavar="ID")
     again.add_argument("--all", action="store_true", help="every dead letter")
     sub.add_parser(
         "purge",
@@ -104,6 +104,20 @@ def parser(registry: Registry) -> argparse.ArgumentParser:
     restore.add_argument("backup", nargs="?", help="backup name (default: the latest)")
     restore.add_argument("--target", help="as for backup")
     return top
+
+
+def _delivery_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a delivery id: {text!r}") from None
+    if not 0 < value < 2**63:
+        raise argparse.ArgumentTypeError(f"not a delivery id: {text!r}")
+    return value
+
+
+class OutputError(Exception):
+    """Standard output could not be written (the work itself was done)."""
 
 
 def _seconds(text: str) -> float:
@@ -157,7 +171,7 @@ def _main(registry: Registry, argv: Sequence[str] | None) -> int:
         service = Service(registry, settings=settings)
     except StoreError as exc:
         _error(f"cannot use the store: {exc}")
-        return STORE
+        return ENVIRONMENT
     try:
         return VERBS[args.verb](service, args)
     except (PayloadError, BackupError) as exc:
@@ -165,7 +179,13 @@ def _main(registry: Registry, argv: Sequence[str] | None) -> int:
         return BAD_INPUT
     except StoreError as exc:
         _error(str(exc))
-        return STORE
+        return ENVIRONMENT
+    except OutputError as exc:
+        _error(
+            f"the answer could not be written to standard output ({exc.__cause__}); "
+            "what was asked was done"
+        )
+        return ENVIRONMENT
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
@@ -177,18 +197,22 @@ def _main(registry: Registry, argv: Sequence[str] | None) -> int:
 
 # -- verbs ---------------------------------------------------------------------------------
 def _submit(service: Service, args: argparse.Namespace) -> int:
-    submission = service.submit_json(args.command, _payload_text(args.payload))
+    text = _payload_text(args.payload, service.settings.max_payload_bytes)
+    submission = service.submit_json(args.command, text)
     _print(submission.summary())
     return OK if submission.ok else REJECTED
 
 
-def _payload_text(text: str | None) -> bytes:
-    """The payload from the argument, from a file (@path), or from standard input (-)."""
+def _payload_text(text: str | None, limit: int) -> bytes:
+    """The payload from the argument, from a file (@path), or from standard input (-). At
+    most one byte more than the limit is read, so /dev/zero cannot fill the memory."""
     if text is None or text == "-":
-        return sys.stdin.buffer.read()
+        if sys.stdin is None:
+            raise PayloadError("no payload: standard input is closed")
+        return sys.stdin.buffer.read(limit + 1)
     if text.startswith("@"):
         with open(text[1:], "rb") as handle:
-            return handle.read()
+            return handle.read(limit + 1)
     return text.encode("utf-8", "surrogateescape")
 
 
@@ -197,7 +221,7 @@ def _show(service: Service, args: argparse.Namespace) -> int:
     if document is None:
         _error(f"{args.aggregate} {args.key!r} not found")
         return REJECTED
-    print(json.dumps(document, indent=2))
+    _print(document, indent=2)
     return OK
 
 
@@ -295,8 +319,13 @@ def _delivery(delivery: Delivery, detail: bool) -> dict[str, Any]:
     return shown
 
 
-def _print(value: Any) -> None:
-    print(json.dumps(value), flush=True)
+def _print(value: Any, indent: int | None = None) -> None:
+    try:
+        print(json.dumps(value, indent=indent), flush=True)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError() from exc
 
 
 def _error(message: str) -> None:

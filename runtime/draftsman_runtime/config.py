@@ -39,15 +39,19 @@ class Settings:
         return cls(
             database=env.text("DATABASE", f"{package}.sqlite3"),
             synchronous=env.choice("SYNCHRONOUS", "NORMAL", SYNCHRONOUS),
-            busy_timeout=env.number("BUSY_TIMEOUT", 30.0, minimum=0.0),
-            max_payload_bytes=int(env.number("MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=2)),
+            busy_timeout=env.number("BUSY_TIMEOUT", 30.0, minimum=0.0, maximum=86_400.0),
+            max_payload_bytes=int(
+                env.number("MAX_PAYLOAD_BYTES", DEFAULT_MAX_BYTES, minimum=2, maximum=2**30)
+            ),
             backup_target=env.text("BACKUP_TARGET", "backups"),
             log_level=env.choice("LOG_LEVEL", "WARNING", LOG_LEVELS),
             retry=RetryPolicy(
-                max_attempts=int(env.number("DELIVERY_ATTEMPTS", 4, minimum=1)),
-                first_delay=env.number("RETRY_DELAY", 1.0, minimum=0.0),
+                max_attempts=int(env.number("DELIVERY_ATTEMPTS", 4, minimum=1, maximum=100)),
+                first_delay=env.number("RETRY_DELAY", 1.0, minimum=0.0, maximum=3600.0),
             ),
-            delivery_retention_days=env.number("DELIVERY_RETENTION_DAYS", 7.0, minimum=0.0),
+            delivery_retention_days=env.number(
+                "DELIVERY_RETENTION_DAYS", 7.0, minimum=0.0, maximum=36_500.0
+            ),
         )
 
 
@@ -85,7 +89,7 @@ class _Env:
             )
         return value
 
-    def number(self, name: str, default: float, minimum: float) -> float:
+    def number(self, name: str, default: float, minimum: float, maximum: float) -> float:
         raw = self.environ.get(f"{self.prefix}_{name}")
         if not raw:
             return default
@@ -93,8 +97,10 @@ class _Env:
             value = float(raw)
         except ValueError:
             raise ConfigError(f"{self.prefix}_{name} must be a number, not {raw!r}") from None
-        if not minimum <= value < float("inf"):
-            raise ConfigError(f"{self.prefix}_{name} must be at least {minimum:g}, not {raw!r}")
+        if not minimum <= value <= maximum:  # NaN fails this too
+            raise ConfigError(
+                f"{self.prefix}_{name} must be between {minimum:g} and {maximum:g}, not {raw!r}"
+            )
         return value
 
 

@@ -22,6 +22,11 @@ class StoreError(Exception):
     """The store cannot be used: it cannot be opened, is damaged, read-only, locked or foreign."""
 
 
+class DamagedDataError(StoreError):
+    """Stored data this runtime cannot read: one instance (or delivery) is damaged, the rest of
+    the store may be fine. A flow on it is a technical error; reading it is a StoreError."""
+
+
 class ConcurrencyError(Exception):
     """Another writer changed the instance since it was loaded; reload and try again."""
 

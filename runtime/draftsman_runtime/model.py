@@ -17,9 +17,16 @@ P = TypeVar("P")  # a parsed trigger payload: a command or a domain event
 F = TypeVar("F")  # the variables of one flow
 
 
-FieldSpec = tuple[tuple[str, "str | FieldSpec"], ...]
-"""(field name, type) pairs; the type is String, Int, Float, Boolean, StringList, or the
-FieldSpec of the items of an ObjectList."""
+FieldSpec = tuple[tuple[str, "str | FieldSpec | Entities"], ...]
+"""(field name, type) pairs; the type is String, Int, Float, Boolean, StringList, the
+FieldSpec of the items of an ObjectList, or Entities for a document's entity collection."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entities:
+    """The type of an entity collection: a JSON object from entity key to entity."""
+
+    fields: FieldSpec
 
 
 class Event(Protocol):
@@ -61,6 +68,7 @@ class AggregateType(Generic[D]):
     replay: Callable[[D, str, dict[str, Any]], None]
     set_key: Callable[[D, str], None]
     clone: Callable[[D], D]
+    fields: FieldSpec = ()  # the document's field types, checked after every flow and restore
     snapshot_interval: int = 100
     event_ttl: int = -1  # seconds; -1 keeps events forever
     backup_interval_days: int = 0  # 0: no backups

@@ -42,6 +42,7 @@ def decode_json(text: str | bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> Any:
             parse_int=_parse_int,
             parse_float=_parse_float,
             parse_constant=_refuse_constant,
+            object_pairs_hook=_unique_keys,
         )
     except json.JSONDecodeError as exc:
         raise PayloadError(
@@ -63,6 +64,18 @@ def _parse_float(text: str) -> float:
     if len(text) > _MAX_NUMBER_CHARS:
         raise PayloadError(f"payload has a number of {len(text)} characters: {text[:20]}...")
     return float(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: `{"a": 1, "a": 2}` is ambiguous, refused."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _item in pairs:
+            if key in seen:
+                raise PayloadError(f"payload has the key {_short(key)} twice in one object")
+            seen.add(key)
+    return value
 
 
 def _refuse_constant(text: str) -> Any:
@@ -122,7 +135,7 @@ def string(
     pattern: Pattern | None = None,
     auto_fill: bool = False,
 ) -> str:
-    if auto_fill and not data.get(name):
+    if auto_fill and data.get(name) in (None, ""):
         return str(uuid.uuid4())
     value = str(_checked(data, name, where, default, string_problem))
     if pattern is not None and not pattern.fullmatch(value):

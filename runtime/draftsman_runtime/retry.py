@@ -23,10 +23,12 @@ class RetryPolicy:
     max_attempts: int = 4  # the first try and three retries, as the original
     first_delay: float = 1.0  # seconds before the first retry
     factor: float = 4.0  # each later delay is this many times the one before
+    max_delay: float = 3600.0  # no wait is longer than an hour
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after `attempts` failed attempts."""
-        return self.first_delay * self.factor ** max(0, attempts - 1)
+        steps = min(max(0, attempts - 1), 64)  # 4**64 seconds is already past any max_delay
+        return min(self.first_delay * self.factor**steps, self.max_delay)
 
 
 def settlement(result: Result, attempts_before: int, policy: RetryPolicy, now: float) -> Settlement:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .backup import DAY, BlobTarget, blob_name, decode, encode, taken_at
+from .checks import document_problem
 from .config import Settings
 from .dispatcher import Dispatcher, DispatchReport
 from .errors import BackupError, PayloadError
@@ -23,6 +25,9 @@ from .retry import RetryPolicy
 from .sqlite import SQLiteEventStore
 from .store import Delivery, DeliveryStatus, EventStore, Snapshot, StoredEvent
 from .unit_of_work import UnitOfWork
+
+FUTURE_TOLERANCE = 300.0  # seconds a backup may seem to come from the future (clock skew)
+log = logging.getLogger("draftsman_runtime.backup")
 
 
 class Service:
@@ -138,7 +143,7 @@ class Service:
         for name, agg in sorted(self.registry.aggregates.items()):
             if agg.backup_interval_days <= 0:
                 continue
-            existing = target.names(name)
+            existing = self._backups(target, name, now)
             times = [t for t in (taken_at(n) for n in existing) if t is not None]
             if times and not force and now - max(times) < agg.backup_interval_days * DAY:
                 report[name] = "skipped: the last backup is younger than the interval"
@@ -181,23 +186,47 @@ class Service:
         Instances whose key exists are left alone. Returns (restored, skipped)."""
         agg = self.aggregate(aggregate)
         if blob is None:
-            names = target.names(agg.name)
+            names = self._backups(target, agg.name, self.clock())
             if not names:
                 raise BackupError(f"no backups of {agg.name} found")
             blob = names[-1]
+        elif taken_at(blob) is None or blob.rpartition("/")[0] != agg.name:
+            raise BackupError(
+                f"{blob!r} is not a backup of {agg.name}: expected "
+                f"{agg.name}/<YYYYmmddTHHMMSS.ffffffZ>.jsonl.gz under the target"
+            )
         instances: list[tuple[str, Snapshot]] = []
         for row in decode(target.get(blob), blob):
             try:
                 document = agg.document_from_dict(row.state)
                 agg.set_key(document, row.key)
                 state = agg.document_to_dict(document)
+                problem = document_problem(agg, document)
             except Exception as exc:  # noqa: BLE001 - a state the document cannot hold
+                problem = repr(exc)
+            if problem:
                 raise BackupError(
-                    f"backup {blob} line {row.line}: the state does not fit {agg.name}: {exc!r}"
-                ) from None
+                    f"backup {blob} line {row.line}: the state does not fit {agg.name}: {problem}"
+                )
             instances.append((row.key, Snapshot(row.version, agg.fingerprint, state)))
         restored = self.store.restore(agg.name, instances)
         return restored, len(instances) - restored
+
+    @staticmethod
+    def _backups(target: BlobTarget, aggregate: str, now: float) -> list[str]:
+        """The backups of an aggregate, oldest first, without those dated in the future (a
+        clock that ran ahead, or a planted file): they would stop every later backup and be
+        restored instead of the real latest one."""
+        names = []
+        for name in target.names(aggregate):
+            taken = taken_at(name)
+            if taken is None:
+                continue
+            if taken > now + FUTURE_TOLERANCE:
+                log.warning("ignoring backup %s: it is dated in the future", name)
+                continue
+            names.append(name)
+        return names
 
     # -- lifetime ------------------------------------------------------------------------
     def close(self) -> None:

@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
-from .errors import ConcurrencyError, DuplicateError, KeyTakenError, StoreError
+from .errors import (
+    ConcurrencyError,
+    DamagedDataError,
+    DuplicateError,
+    KeyTakenError,
+    StoreError,
+)
 from .store import (
     Commit,
     Delivery,
@@ -363,12 +369,22 @@ class SQLiteEventStore(EventStore):
             row = self._db.execute(
                 _LOOKUP, (flow, idempotency_key or "", now, aggregate, key)
             ).fetchone()
-            aggregate_id = row[0]
+            aggregate_id, head = row[0], row[2]
+            if aggregate_id is not None and type(head) is not int:
+                raise DamagedDataError(
+                    f"{aggregate} {key!r}: the stored version {head!r} is not a number"
+                )
             if aggregate_id is not None and self._in_transaction:
                 # Under the write lock this head stays current until our commit.
-                self._heads[(aggregate, aggregate_id)] = row[2]
-        head = None if aggregate_id is None else int(row[2])
-        return Lookup(aggregate_id, idempotency_key is not None and bool(row[1]), head)
+                self._heads[(aggregate, aggregate_id)] = head
+        processed = idempotency_key is not None and bool(row[1])
+        return Lookup(aggregate_id, processed, None if aggregate_id is None else head)
+
+    def _damaged(self, what: str, exc: Exception) -> DamagedDataError:
+        return DamagedDataError(
+            f"{self.path}: {what} cannot be read ({type(exc).__name__}: {exc}); "
+            "restore the instance from a backup"
+        )
 
     def resolve(self, aggregate: str, key: str) -> str | None:
         with self._guard:
@@ -383,13 +399,18 @@ class SQLiteEventStore(EventStore):
         with self._guard:
             if after is not None:
                 rows = self._db.execute(_LOAD_AFTER, (aggregate, aggregate_id, after)).fetchall()
+            else:
+                rows = self._db.execute(
+                    _LOAD, (aggregate, aggregate_id) * 3 + (fingerprint,)
+                ).fetchall()
+        try:
+            if after is not None:
                 events = [(v, t, _decode(d)) for v, t, d in rows]
                 # The newest event is never purged: the last one read is the head.
                 return Loaded(None, after, events, events[-1][0] if events else after)
-            rows = self._db.execute(
-                _LOAD, (aggregate, aggregate_id) * 3 + (fingerprint,)
-            ).fetchall()
-        return _loaded(rows, fingerprint)
+            return _loaded(rows, fingerprint)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._damaged(f"the events of {aggregate} {aggregate_id}", exc) from None
 
     def commit(self, commit: Commit) -> None:
         try:
@@ -475,7 +496,10 @@ class SQLiteEventStore(EventStore):
                 "WHERE aggregate = ? AND id = ? ORDER BY version",
                 (aggregate, aggregate_id),
             ).fetchall()
-        return [StoredEvent(r[0], r[1], _decode(r[2]), r[3], r[4]) for r in rows]
+        try:
+            return [StoredEvent(r[0], r[1], _decode(r[2]), r[3], r[4]) for r in rows]
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise self._damaged(f"the events of {aggregate} {aggregate_id}", exc) from None
 
     def keys(self, aggregate: str) -> list[tuple[str, str]]:
         with self._guard:
@@ -541,8 +565,8 @@ class SQLiteEventStore(EventStore):
         with self._write() as db:
             if ids is None:
                 rows = db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = 0, due = ?, updated = ? "
-                    "WHERE status = 'dead' RETURNING id",
+                    "UPDATE deliveries SET status = 'pending', attempts = 0, due = ?, updated = ?, "
+                    "reason = '', message = '', detail = '' WHERE status = 'dead' RETURNING id",
                     (now, now),
                 ).fetchall()
             else:
@@ -551,7 +575,8 @@ class SQLiteEventStore(EventStore):
                     for i in ids
                     for row in db.execute(
                         "UPDATE deliveries SET status = 'pending', attempts = 0, due = ?, "
-                        "updated = ? WHERE id = ? AND status IN ('dead', 'rejected') RETURNING id",
+                        "updated = ?, reason = '', message = '', detail = '' "
+                        "WHERE id = ? AND status IN ('dead', 'rejected') RETURNING id",
                         (now, now, i),
                     ).fetchall()
                 ]
@@ -637,12 +662,16 @@ def _loaded(rows: list[Any], fingerprint: str) -> Loaded:
 
 
 def _delivery(row: Any) -> Delivery:
+    try:
+        data = _decode(row[4])
+    except (TypeError, ValueError, RecursionError):
+        data = None  # damaged: the dispatcher parks it as a dead letter (bad-event)
     return Delivery(
         id=int(row[0]),
         event_id=row[1],
         event_type=row[2],
         flow=row[3],
-        data=_decode(row[4]),
+        data=data,
         origin=row[5],
         status=row[6],
         attempts=int(row[7]),

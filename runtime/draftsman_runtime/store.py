@@ -85,7 +85,7 @@ class Delivery:
     event_id: str
     event_type: str
     flow: str
-    data: dict[str, Any]
+    data: Any  # the event's JSON object; None when the stored data is damaged
     origin: str
     status: DeliveryStatus
     attempts: int

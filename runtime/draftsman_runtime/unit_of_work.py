@@ -19,8 +19,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .checks import document_problem
 from .errors import (
     ConcurrencyError,
+    DamagedDataError,
     DuplicateError,
     FunctionalError,
     KeyTakenError,
@@ -180,8 +182,13 @@ class UnitOfWork:
                 document, version = self._load(agg, aggregate_id, key, found.head)
             flow: FlowState = spec.start(payload, document, key)
             spec.run(flow)
+            problem = document_problem(agg, flow.entity)
+            if problem:
+                raise TechnicalError(f"the {agg.name} document after the flow: {problem}")
         except FunctionalError as exc:
             return _rejected(spec, "functional", str(exc), key), None
+        except DamagedDataError as exc:  # this instance is damaged; the others go on
+            return _technical(spec, exc, key, "loading the instance"), None
         except StoreError:
             raise  # the store, not the model: the caller reports it
         except Exception as exc:  # noqa: BLE001 - a bug in model code must not store anything
@@ -251,17 +258,23 @@ class UnitOfWork:
                 return self._replay(agg, copy, loaded.events, key), loaded.head
             del self._cache[(agg.name, aggregate_id)]
         loaded = self.store.load(agg.name, aggregate_id, agg.fingerprint)
-        if not loaded.complete:  # damaged data, not a passing problem: a technical error
-            raise TechnicalError(
+        if not loaded.complete:
+            raise DamagedDataError(
                 f"{agg.name} {key!r}: the store lacks events between version "
                 f"{loaded.snapshot_version} and {loaded.head}; the instance cannot be rebuilt"
             )
-        if loaded.snapshot is not None:
-            document = agg.document_from_dict(loaded.snapshot)
-        else:
-            document = agg.new_document(key)
-        # Not remembered here: a successful flow remembers its result, which is newer.
-        return self._replay(agg, document, loaded.events, key), loaded.head
+        try:
+            if loaded.snapshot is not None:
+                document = agg.document_from_dict(loaded.snapshot)
+            else:
+                document = agg.new_document(key)
+            # Not remembered here: a successful flow remembers its result, which is newer.
+            return self._replay(agg, document, loaded.events, key), loaded.head
+        except Exception as exc:  # stored data the model cannot apply (or a handler bug)
+            raise DamagedDataError(
+                f"{agg.name} {key!r} cannot be rebuilt from its stored events: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     @staticmethod
     def _replay(
@@ -322,7 +335,8 @@ def _rejected(spec: AnyTrigger, reason: Reason, message: str, key: str = "") -> 
 
 
 def _technical(spec: AnyTrigger, exc: Exception, key: str, doing: str) -> Rejected:
-    where = model_location(exc.__traceback__)
+    cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    where = model_location(cause.__traceback__)  # a handler that failed while rebuilding
     at = f" at {where}" if where else ""
     message = f"{spec.flow}: technical error{at} while {doing}: {type(exc).__name__}: {exc}"
     detail = "".join(traceback.format_exception(exc))

@@ -115,7 +115,7 @@ def _write(tmp_path: Path, rows: list[Any], raw: bytes | None = None) -> LocalTa
             "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()
         )
     )
-    (tmp_path / "Counter" / "20260101T000000.000000Z.jsonl.gz").write_bytes(body)
+    (tmp_path / "Counter" / "20231101T000000.000000Z.jsonl.gz").write_bytes(body)
     return LocalTarget(tmp_path)
 
 
@@ -126,17 +126,22 @@ GOOD = {"key": "c1", "version": 2, "fingerprint": "counter-v1", "state": {"count
     ("rows", "raw", "message"),
     [
         ([], b"not gzip", "is damaged"),
-        ([], gzip.compress(b"\xff\xfe\n"), "is damaged: not UTF-8"),
+        ([], gzip.compress(b"\xff\xfe\n"), "line 1 is damaged: not UTF-8 at byte 0"),
         ([GOOD, "{broken"], None, "line 2 is damaged: not JSON"),
         ([GOOD, {"key": "c2", "state": {}}], None, "line 2 lacks key, version or state"),
         ([GOOD, {**GOOD, "key": ""}], None, "line 2: key must be a non-empty string"),
         ([GOOD, {**GOOD, "key": "c2", "version": -1}], None, "line 2: version must be"),
+        ([GOOD, {**GOOD, "key": "c2", "version": 10**20}], None, "line 2: version must be"),
+        ([GOOD, "x" * 70_000_000], None, "line 2 is too large to be ours"),
         ([GOOD, {**GOOD, "key": "c2", "state": []}], None, "line 2: state must be an object"),
         ([GOOD, GOOD], None, "line 2: key 'c1' appears twice"),
         (
             [GOOD, {**GOOD, "key": "c2", "state": {"count": "many"}}],
             None,
-            "line 2: the state does not fit Counter: ValueError",
+            (
+                "line 2: the state does not fit Counter: field 'count': expected an integer, "
+                r"got a string \('many'\)"
+            ),
         ),
     ],
 )
@@ -163,5 +168,47 @@ def test_encode_decode_round_trip() -> None:
 def test_missing_backups(service: Service, tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="no backups of Counter found"):
         service.restore(LocalTarget(tmp_path), "Counter")
-    with pytest.raises(BackupError, match="cannot read backup Counter/x.jsonl.gz"):
-        service.restore(LocalTarget(tmp_path), "Counter", "Counter/x.jsonl.gz")
+    missing = "Counter/20231101T000000.000000Z.jsonl.gz"
+    with pytest.raises(BackupError, match=f"cannot read backup {missing}"):
+        service.restore(LocalTarget(tmp_path), "Counter", missing)
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it_all(service: Service, tmp_path: Path) -> None:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(packer.compress(b" " * (1 << 24)) for _ in range(8)) + packer.flush()
+    assert len(bomb) < 200_000  # 128 MiB of spaces on one line, packed small
+    target = _write(tmp_path, [], bomb)
+    with pytest.raises(BackupError, match="line 1 is too large to be ours"):
+        service.restore(target, "Counter")
+
+
+def test_only_backups_of_the_aggregate_are_read(service: Service, tmp_path: Path) -> None:
+    target = _write(tmp_path, [GOOD])
+    for name in (
+        "../../etc/passwd",
+        "/etc/hostname",
+        "Tally/20231101T000000.000000Z.jsonl.gz",
+        "Counter/mine.jsonl.gz",
+        "Counter/../Counter/20231101T000000.000000Z.jsonl.gz",
+    ):
+        with pytest.raises(BackupError, match="is not a backup of Counter"):
+            service.restore(target, "Counter", name)
+    assert service.restore(target, "Counter", "Counter/20231101T000000.000000Z.jsonl.gz") == (1, 0)
+
+
+def test_a_backup_dated_in_the_future_is_ignored(
+    clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = filled(clock, counters=1)
+    target = LocalTarget(tmp_path)
+    planted = tmp_path / "Counter" / "20991231T000000.000000Z.jsonl.gz"
+    planted.parent.mkdir()
+    planted.write_bytes(encode([{"key": "evil", "version": 1, "state": {}}]))
+    written = service.backup(target)["Counter"]  # not "skipped": the planted one does not count
+    assert written.startswith("Counter/2023")
+    fresh = make_service(clock=clock)
+    assert fresh.restore(target, "Counter") == (1, 0)  # the real latest, not the planted one
+    assert fresh.show("Counter", "evil") is None and fresh.show("Counter", "c0") is not None
+    assert "ignoring backup Counter/20991231T000000.000000Z.jsonl.gz" in caplog.text

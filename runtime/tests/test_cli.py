@@ -145,6 +145,34 @@ def test_submit_answers_per_flow(db: Path, tmp_path: Path) -> None:
             "TOY_BUSY_TIMEOUT must be a number, not 'soon'",
         ),
         (["restore", "Counter", "--target", "nowhere"], None, {}, "no backups of Counter found"),
+        (["restore", "Counter", "../../etc/passwd"], None, {}, "is not a backup of Counter"),
+        (
+            ["submit", "AddToCounter", '{"name": "a", "amount": 1, "name": "b"}'],
+            None,
+            {},
+            "payload has the key 'name' twice in one object",
+        ),
+        (["submit", "AddToCounter", "@/dev/zero"], None, {}, "payload is 1,048,577 bytes"),
+        (["redeliver", "99999999999999999999"], None, {}, "not a delivery id"),
+        (["redeliver", "-1"], None, {}, "not a delivery id"),
+        (
+            ["show", "Counter", "a"],
+            None,
+            {"TOY_BUSY_TIMEOUT": "3000000"},
+            "TOY_BUSY_TIMEOUT must be between 0 and 86400, not '3000000'",
+        ),
+        (
+            ["show", "Counter", "a"],
+            None,
+            {"TOY_DELIVERY_ATTEMPTS": "1000"},
+            "TOY_DELIVERY_ATTEMPTS must be between 1 and 100",
+        ),
+        (
+            ["show", "Counter", "a"],
+            None,
+            {"TOY_RETRY_DELAY": "nan"},
+            "TOY_RETRY_DELAY must be between 0 and 3600, not 'nan'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_stores_nothing(
@@ -355,3 +383,66 @@ def test_help_names_the_settings() -> None:
     )
     assert "TOY_DATABASE" in result.stdout and "TOY_DELIVERY_ATTEMPTS" in result.stdout
     assert result.stdout.startswith("usage: python -m toy")
+
+
+def test_a_closed_standard_input(db: Path) -> None:
+    argv = [sys.executable, "-m", "toy", "submit", "AddToCounter", "-"]
+    result = subprocess.run(
+        f"{' '.join(argv)} <&-",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=toy_env(TOY_DATABASE=str(db)),
+        check=False,
+    )
+    assert (result.returncode, result.stderr.strip()) == (
+        2,
+        "error: no payload: standard input is closed",
+    )
+
+
+def test_an_answer_that_cannot_be_written_is_not_called_bad_input(db: Path) -> None:
+    argv = [sys.executable, "-m", "toy", "submit", "CreateCounter", '\'{"name": "z"}\'']
+    result = subprocess.run(
+        f"{' '.join(argv)} > /dev/full",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=toy_env(TOY_DATABASE=str(db)),
+        check=False,
+    )
+    assert result.returncode == 3
+    assert "the answer could not be written to standard output" in result.stderr
+    assert "what was asked was done" in result.stderr
+    assert json.loads(ok(run(db, "show", "Counter", "z")).stdout)["name"] == "z"
+
+
+def test_damaged_stored_data(db: Path) -> None:
+    """An event that is not JSON: reading the instance is exit 3 (damaged), a command on it is
+    a technical error, other instances go on; a damaged delivery is parked, not a blockage."""
+    ok(run(db, "submit", "CreateCounter", '{"name": "b"}'))
+    ok(run(db, "submit", "AddToCounter", '{"name": "a", "amount": 1}'))
+    ok(run(db, "submit", "AddToCounter", '{"name": "b", "amount": 1}'))
+    con = sqlite3.connect(db)
+    con.execute(
+        "UPDATE events SET data = 'not json{' WHERE type = 'Added' AND id = "
+        "(SELECT id FROM keychain WHERE aggregate = 'Counter' AND key = 'a')"
+    )
+    con.execute("UPDATE deliveries SET data = 'garbage' WHERE id = 1")
+    con.commit()
+    for verb in ("show", "history"):
+        broken = run(db, verb, "Counter", "a")
+        assert broken.returncode == 3 and "cannot be read" in broken.stderr, broken.stderr
+        assert "Traceback" not in broken.stderr
+    refused = run(db, "submit", "AddToCounter", '{"name": "a", "amount": 1}')
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["flows"][0]["reason"] == "technical-error"
+    ok(run(db, "submit", "AddToCounter", '{"name": "b", "amount": 1}'))
+    assert json.loads(ok(run(db, "dispatch")).stdout) == {
+        "done": 2,
+        "rejected": 0,
+        "retrying": 0,
+        "dead": 1,
+    }
+    (dead,) = [json.loads(x) for x in ok(run(db, "dead-letters")).stdout.splitlines()]
+    assert (dead["id"], dead["reason"]) == (1, "bad-event")

@@ -231,3 +231,11 @@ def test_sigkill_during_dispatch_loses_nothing_and_doubles_nothing(tmp_path: Pat
     )
     assert json.loads(finish.stdout.splitlines()[-1])["total"] >= 0
     _check_exactly_once(path, counters=3, adds=400)
+
+
+def test_retry_delays_grow_and_stop_growing() -> None:
+    from draftsman_runtime import RetryPolicy
+
+    policy = RetryPolicy(max_attempts=1000)
+    assert [policy.delay(n) for n in (1, 2, 3, 4)] == [1.0, 4.0, 16.0, 64.0]
+    assert policy.delay(10) == policy.delay(600) == 3600.0  # never an overflow

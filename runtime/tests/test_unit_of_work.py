@@ -217,3 +217,18 @@ def test_an_instance_the_store_cannot_rebuild_is_a_technical_error(tmp_path: Pat
     assert isinstance(result, Rejected) and result.reason == "technical-error"
     assert "lacks events between version 0 and 4" in result.message
     assert fresh.submit("AddToCounter", {"name": "b", "amount": 1}).ok
+
+
+def test_a_document_left_with_a_value_of_the_wrong_type_is_not_stored(service: Service) -> None:
+    create(service)
+    add = REGISTRY.trigger("Counter.Add", "AddToCounter")
+    assert add is not None
+    breaking = dataclasses.replace(add, run=model.add_breaking_the_document)
+    parsed = model.AddToCounter.from_payload({"name": "a", "amount": 2, "ref": "m"})
+    result = service.work.run(breaking, parsed)
+    assert isinstance(result, Rejected) and result.reason == "technical-error"
+    assert "the Counter document after the flow: field 'limit': integer out of range" in (
+        result.message
+    )
+    assert (service.show("Counter", "a") or {})["limit"] == 100
+    assert len(service.history("Counter", "a") or []) == 1

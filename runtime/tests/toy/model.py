@@ -13,6 +13,7 @@ BROKEN: set[int] = set()  # amounts Tally.Count fails on (technically) while lis
 # -- Counter -------------------------------------------------------------------------------
 @dataclass(slots=True, kw_only=True)
 class CounterDocument:
+    FIELDS: ClassVar[FieldSpec] = (("name", "String"), ("count", "Int"), ("limit", "Int"))
     name: str = ""
     count: int = 0
     limit: int = 0
@@ -23,9 +24,7 @@ class CounterDocument:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CounterDocument:
         return cls(
-            name=data.get("name", ""),
-            count=int(data.get("count", 0)),
-            limit=int(data.get("limit", 0)),
+            name=data.get("name", ""), count=data.get("count", 0), limit=data.get("limit", 0)
         )
 
     def clone(self) -> CounterDocument:
@@ -113,6 +112,7 @@ def replay_counter(document: CounterDocument, event_type: str, data: dict[str, A
 # -- Tally ---------------------------------------------------------------------------------
 @dataclass(slots=True, kw_only=True)
 class TallyDocument:
+    FIELDS: ClassVar[FieldSpec] = (("name", "String"), ("total", "Int"), ("frozen", "Boolean"))
     name: str = ""
     total: int = 0
     frozen: bool = False
@@ -346,3 +346,9 @@ def reset_tally(flow: TallyFlow) -> None:
     check_event(counted)
     apply_counted(flow.entity, counted)
     flow.events.append(counted)
+
+
+def add_breaking_the_document(flow: CounterFlow) -> None:
+    # model/Counter/Add.yaml:30: code
+    flow.entity.limit = 10**30  # a value no Int field may hold
+    add(flow)

@@ -14,6 +14,7 @@ COUNTER = AggregateType(
     replay=m.replay_counter,
     set_key=m.set_counter_key,
     clone=m.CounterDocument.clone,
+    fields=m.CounterDocument.FIELDS,
     snapshot_interval=5,
     event_ttl=3600,
     backup_interval_days=1,
@@ -30,6 +31,7 @@ TALLY = AggregateType(
     replay=m.replay_tally,
     set_key=m.set_tally_key,
     clone=m.TallyDocument.clone,
+    fields=m.TallyDocument.FIELDS,
 )
 
 TRIGGERS = [

@@ -21,6 +21,7 @@ ACCOUNT = AggregateType(
     replay=account_handlers.replay,
     set_key=account_document.set_key,
     clone=account_document.AccountDocument.clone,
+    fields=account_document.AccountDocument.FIELDS,
     snapshot_interval=100,
     event_ttl=-1,
     backup_interval_days=0,

@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
+
+from draftsman_runtime.model import FieldSpec
 
 BUSINESS_KEY = "accountNumber"
 # A hash of the document's shape; snapshots taken under another shape are ignored.
@@ -16,6 +18,13 @@ FINGERPRINT = "683854d73ed8e027"
 @dataclass(slots=True, kw_only=True)
 class AccountDocument:
     """The document of Account; `accountNumber` is its business key."""
+
+    FIELDS: ClassVar[FieldSpec] = (
+        ("accountNumber", "String"),
+        ("owner", "String"),
+        ("balance", "Float"),
+        ("frozen", "Boolean"),
+    )
 
     accountNumber: str = ""
     owner: str = ""
