@@ -2,10 +2,11 @@
 
 Exit codes: 0 done; 1 a flow rejected the command, or the instance was not found; 2 bad input
 or usage (a payload that does not fit, invalid JSON, an unknown command, a bad setting or
-backup); 3 the store cannot be used (damaged, read-only, locked, not ours); 4 a bug in the
-runtime (one line; set DRAFTSMAN_TRACEBACK=1 to see the traceback). Every error is one line on
-standard error; nothing is stored on any error. A closed pipe (`history ... | head -1`) ends
-quietly.
+backup); 3 the environment failed (the store is damaged, read-only, locked or not ours, or
+the answer could not be written); 4 a bug in the runtime (one line; set DRAFTSMAN_TRACEBACK=1
+to see the traceback). Every error is one line on standard error; nothing is stored on any
+error (an unwritable answer says that the work was done). A closed pipe (`history ... |
+head -1`) ends quietly.
 """
 
 from __future__ import annotations
