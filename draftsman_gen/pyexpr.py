@@ -14,13 +14,6 @@ import textwrap
 import tokenize
 from dataclasses import dataclass, field
 
-SAFE_BUILTINS = frozenset(
-    {
-        "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "len", "list", "max",
-        "min", "range", "round", "set", "sorted", "str", "sum", "tuple", "zip",
-    }
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -40,7 +33,6 @@ class Analysis:
     error_line: int = 1
     refs: list[Ref] = field(default_factory=list)
     names: list[tuple[str, int]] = field(default_factory=list)  # free names, with line
-    private: list[tuple[str, int]] = field(default_factory=list)  # `_x` attributes
 
 
 def analyze_expression(source: str) -> Analysis:
@@ -127,8 +119,6 @@ def _collect(tree: ast.AST, result: Analysis) -> None:
             bound.add(node.name)
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
-            if node.attr.startswith("_"):
-                result.private.append((node.attr, node.lineno))
             if isinstance(node.value, ast.Name):
                 store = isinstance(node.ctx, ast.Store | ast.Del)
                 result.refs.append(Ref(node.value.id, node.attr, None, node.lineno, store))

@@ -8,6 +8,7 @@ again (one mistake, one message).
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,8 +18,9 @@ from typing import Any
 from draftsman_runtime.pattern import Pattern, PatternError
 from draftsman_runtime.pattern import compile as compile_pattern
 
-from draftsman_gen import ir
+from draftsman_gen import grammar, ir
 from draftsman_gen.diagnostics import Diagnostics, Location
+from draftsman_gen.grammar import Scope
 from draftsman_gen.infer import Env, assignable, assigned_types, expression_type
 from draftsman_gen.loader import SourceFile, Workspace
 from draftsman_gen.naming import (
@@ -30,7 +32,6 @@ from draftsman_gen.naming import (
     snake,
 )
 from draftsman_gen.pyexpr import (
-    SAFE_BUILTINS,
     Analysis,
     analyze_code,
     analyze_expression,
@@ -220,8 +221,8 @@ class Checker:
             if len(set(params)) != len(params):
                 self.err(source.loc(("parameters",)), "DG303", "duplicate parameter name")
                 ok = False
-            analysis = self.expression(source, ("expression",), source.data["expression"],
-                                       set(params) | SAFE_BUILTINS)
+            scope = Scope(frozenset(params), frozenset(), frozenset())
+            analysis = self.expression(source, ("expression",), source.data["expression"], scope)
             if analysis is None or not ok:
                 continue
             if source.stem in self.expressions:
@@ -230,27 +231,35 @@ class Checker:
             self.expressions[source.stem] = ir.KeyExpression(
                 source.stem, tuple(params), analysis.text, _loc(source))
 
-    def expression(self, source: SourceFile, path: P, text: Any, allowed: set[str] | frozenset[str],
-                   ) -> Analysis | None:
-        """Parse an expression and check its free names; None when it has an error."""
+    def expression(self, source: SourceFile, path: P, text: Any, scope: Scope) -> Analysis | None:
+        """Parse an expression and check it against the grammar; None when it has an error."""
         if not isinstance(text, str):
             text = repr(text)  # a literal number or boolean written without quotes
         analysis = analyze_expression(text)
         if analysis.error:
             self.err(self.snippet_loc(source, path, analysis.error_line), "DG311", analysis.error)
             return None
-        ok = True
-        for attr, line in analysis.private:
-            self.err(self.snippet_loc(source, path, line), "DG312",
-                     f"attribute '{attr}' is not allowed: names starting with '_' are private")
-            ok = False
-        for name, line in analysis.names:
-            if name not in allowed:
-                hint = _hint(name, allowed)
-                self.err(self.snippet_loc(source, path, line), "DG313",
-                         f"unknown name '{name}' in expression{hint}")
-                ok = False
-        return analysis if ok else None
+        violations = grammar.check(ast.parse(analysis.text, mode="eval"), scope)
+        for v in violations:
+            known = scope.roots | scope.functions | grammar.BUILTINS
+            hint = _hint(v.name, known) if v.name else ""
+            self.err(self.snippet_loc(source, path, v.line), v.code, v.message + hint)
+        return None if violations else analysis
+
+    @functools.cached_property
+    def declared_names(self) -> frozenset[str]:
+        """Every field name of the model, and the flow's `entity` and `identity`: the only
+        attributes an expression may read (besides flow variables)."""
+        names = {"entity", "identity"}
+        fields = [f for c in self.commands.values() for f in c.fields]
+        for agg in self.aggregates.values():
+            fields += agg.fields.values()
+            fields += [f for e in agg.entities.values() for f in e.fields]
+            fields += [f for e in agg.events.values() for f in e.fields]
+            names.update(agg.entities)
+        names.update(f.name for f in fields)
+        names.update(x.name for f in fields for x in f.fields)  # ObjectList items
+        return frozenset(names)
 
     # -- fields --------------------------------------------------------------------------
     def fields(self, source: SourceFile, path: P, data: dict[str, Any], owner: str,
@@ -665,8 +674,9 @@ class FlowChecker:
 
     def event_expression(self, path: P, text: str, fields: dict[str, ir.Field],
                          source_name: str) -> Analysis | None:
-        allowed = {"event"} | SAFE_BUILTINS | set(self.c.expressions)
-        analysis = self.c.expression(self.source, path, text, allowed)
+        scope = Scope(frozenset({"event"}), frozenset(self.c.expressions), self.c.declared_names,
+                      checked_elsewhere=frozenset({("event",)}))
+        analysis = self.c.expression(self.source, path, text, scope)
         if analysis is None:
             self.ok = False
             return None
@@ -762,8 +772,9 @@ class FlowChecker:
         return ir.Processor(kind, loc, expression=expr.text) if expr else None
 
     def flow_expression(self, path: P, text: Any) -> Analysis | None:
-        allowed = {"flow"} | SAFE_BUILTINS | set(self.c.expressions)
-        analysis = self.c.expression(self.source, path, text, allowed)
+        scope = Scope(frozenset({"flow"}), frozenset(self.c.expressions), self.c.declared_names,
+                      checked_elsewhere=frozenset({("flow",), ("flow", "entity")}))
+        analysis = self.c.expression(self.source, path, text, scope)
         if analysis is None:
             self.ok = False
             return None

@@ -87,7 +87,7 @@ def test_hostile_names_and_expressions_are_rejected(tmp_path: Path) -> None:
     (model / "domain/Core/Thing/events/Bad'Name.yaml").write_text("fields: {}\nhandler: {code: pass}\n")
     result = invoke("validate", str(model))
     assert result.exit_code == 1
-    assert "unknown name '__import__'" in result.output
+    assert "name '__import__' is not allowed" in result.output
     assert "must be camelCase" in result.output
     assert "'Bad'Name' must be PascalCase" in result.output
     assert not marker.exists()
