@@ -176,6 +176,20 @@ class _TooBig(Exception):
     pass
 
 
+class _BadScalar(Exception):
+    """A scalar YAML cannot turn into a value: a tag it does not know, or a value its tag
+    refuses (`!!int abc`, `!!timestamp 2020-13-45`), or a numeral longer than any model needs."""
+
+    def __init__(self, location: Location, message: str) -> None:
+        super().__init__(message)
+        self.location = location
+        self.message = message
+
+
+YAML_TAG = "tag:yaml.org,2002:"
+MAX_DIGITS = 40  # a numeral longer than this is refused before Python converts it
+
+
 def _parse_yaml(source: SourceFile, text: str, diags: Diagnostics) -> bool:
     try:
         loader = _Loader(text)
@@ -212,7 +226,29 @@ def _parse_yaml(source: SourceFile, text: str, diags: Diagnostics) -> bool:
     except RecursionError:
         diags.error(source.loc(), "DG102", "invalid YAML: nesting is too deep")
         return False
+    except _BadScalar as exc:
+        diags.error(exc.location, "DG102", f"invalid YAML: {exc.message}")
+        return False
     return True
+
+
+def _scalar(node: yaml.Node, source: SourceFile) -> Any:
+    tag = str(node.tag)
+    if not tag.startswith(YAML_TAG):
+        raise _BadScalar(_mark(source, node), f"unknown tag {tag!r}; model files hold plain "
+                         "YAML values")
+    text = str(node.value)
+    if tag in (YAML_TAG + "int", YAML_TAG + "float") and len(text) > MAX_DIGITS:
+        raise _BadScalar(_mark(source, node), f"a number of {len(text)} characters; numbers "
+                         f"in a model have at most {MAX_DIGITS}")
+    try:
+        return _scalar_constructor.construct_object(node, deep=True)
+    except (ValueError, KeyError, TypeError, OverflowError, yaml.YAMLError):
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise _BadScalar(_mark(source, node), f"{shown!r} is not a valid "
+                         f"!!{tag.removeprefix(YAML_TAG)}") from None
+    finally:
+        _scalar_constructor.constructed_objects.clear()
 
 
 def _mark(source: SourceFile, node: yaml.Node) -> Location:
@@ -252,10 +288,7 @@ def _convert(
         return [
             _convert(item, path + (i,), source, diags, counter) for i, item in enumerate(node.value)
         ]
-    try:
-        value = _scalar_constructor.construct_object(node, deep=True)
-    finally:
-        _scalar_constructor.constructed_objects.clear()
+    value = _scalar(node, source)
     if isinstance(value, bytes | bytearray) or not isinstance(
         value, str | int | float | bool | type(None)
     ):

@@ -32,6 +32,16 @@ json_values = st.recursive(
 )
 
 
+PLACEHOLDER = "PLACEHOLDER4711"
+NASTY_YAML = [
+    "!!int abc", "!!float xyz", "!!bool maybe", "!!timestamp 2020-13-45", "!custom x",
+    "!!python/object:os.system x", "!!binary abc", "1" + "0" * 5000, "-" + "9" * 60,
+    "1e999", ".nan", "-.inf", "0x1F", "0o17", "1_000", "~", "2001-12-14t21:59:43.10-05:00",
+    "[" * 300 + "]" * 300, "{a: " * 200 + "1" + "}" * 200, "*undefined", "&a [*a, *a]",
+    "!!set {a, b}", "!!omap [a: 1]", "!!str 12", "!!null x", "? [a]\n  : b",
+]
+
+
 def _paths(data: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     out = [prefix] if prefix else []
     if isinstance(data, dict):
@@ -61,7 +71,14 @@ def _mutate_data(data: Any, path: tuple[Any, ...], action: str, junk: Any) -> An
 def mutations(draw: st.DrawFn) -> tuple[Path, Path, bytes]:
     example, rel = draw(st.sampled_from(FILES))
     text = (example / rel).read_text(encoding="utf-8")
-    kind = draw(st.sampled_from(["delete", "replace", "rename", "truncate", "insert", "bytes"]))
+    kind = draw(st.sampled_from(["delete", "replace", "rename", "truncate", "insert", "bytes",
+                                 "yaml"]))
+    if kind == "yaml":  # a value YAML parses but cannot (or should not) turn into a value
+        data = yaml.safe_load(text)
+        path = draw(st.sampled_from(_paths(data)))
+        mutated = yaml.safe_dump(_mutate_data(data, path, "replace", PLACEHOLDER))
+        snippet = draw(st.sampled_from(NASTY_YAML))
+        return example, rel, mutated.replace(PLACEHOLDER, snippet, 1).encode("utf-8")
     if kind in ("delete", "replace", "rename"):
         data = yaml.safe_load(text)
         paths = _paths(data)
