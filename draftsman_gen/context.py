@@ -171,6 +171,14 @@ def item_classes(fields: tuple[ir.Field, ...], use_zero: bool, lenient: bool) ->
     ]
 
 
+def import_order(name: str) -> tuple[int, list[int | str], str]:
+    """The order isort (and ruff) give imported names and modules: constants, then classes,
+    then the rest; within each, case-insensitive with numbers in numeric order (A2 < A10)."""
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+    natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+    return kind, natural, name
+
+
 def uses_field_factory(fields: list[Any]) -> bool:
     return any("field(" in f["decl"] for f in fields)
 

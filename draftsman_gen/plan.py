@@ -15,6 +15,7 @@ from draftsman_gen.context import (
     field_ctx,
     fingerprint,
     header,
+    import_order,
     item_classes,
     py,
     uses_field_factory,
@@ -284,7 +285,9 @@ def _handlers(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
     return {
         **ctx,
         "events": events,
-        "document_imports": ", ".join(sorted({ctx["document_class"], *used_entities})),
+        "document_imports": ", ".join(
+            sorted({ctx["document_class"], *used_entities}, key=import_order)),
+        "event_imports": sorted((e.name for e in agg.events), key=import_order),
         "needs_functional_error": any(
             e.code and mentions(e.code, "FunctionalError") for e in agg.events
         ),
@@ -420,8 +423,8 @@ def _import_lines(imports: dict[str, set[str]], package: str) -> list[str]:
     the package) in a block before the package's own, one line per module when it fits, else
     one name a line."""
     sections: tuple[list[str], list[str]] = ([], [])
-    for module in sorted(imports):
-        names = sorted(imports[module])
+    for module in sorted(imports, key=import_order):
+        names = sorted(imports[module], key=import_order)
         line = f"from {module} import {', '.join(names)}"
         if len(line) > 100:
             line = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
@@ -451,7 +454,7 @@ def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
     runtime = f"from {base['runtime']} import {', '.join(names)}"
     if base["vendored"]:  # the runtime is part of the package: one block
         imports.append(runtime)
-    imports.sort(key=lambda line: line.split()[1])
+    imports.sort(key=lambda line: import_order(line.split()[1]))
     if not base["vendored"]:  # a third-party block before the package's own
         imports.insert(0, runtime + "\n")
     triggers: list[dict[str, Any]] = []

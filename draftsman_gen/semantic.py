@@ -205,7 +205,7 @@ class Checker:
             inner = self._expand_pattern(ref, raw, stack + [name])
             if inner is None:
                 return None
-            out.append(f"(?:{inner})")
+            out.append(f"(?:{_without_anchors(inner)})")
         out.append(text[pos:])
         return "".join(out)
 
@@ -1063,6 +1063,18 @@ def _entity_compat(entity: ir.Entity, event_field: ir.Field) -> str | None:
         if not _assignable(f.type, efields[f.name].type):
             return f"'{event_field.name}.{f.name}' is {f.type}, entity field is {efields[f.name].type}"
     return None
+
+
+def _without_anchors(regex: str) -> str:
+    """An included pattern loses its `^` and `$`, as in the original: a whole-value pattern
+    (`^[0-9]+$`) must still work as a part of another (`NL{{Digits}}`)."""
+    regex = regex.removeprefix("^")
+    if regex.endswith("$"):
+        body = regex[:-1]
+        escapes = len(body) - len(body.rstrip("\\"))
+        if escapes % 2 == 0:  # `\$` is a literal dollar sign, not an anchor
+            regex = body
+    return regex
 
 
 def _hint(name: str, options: Iterable[str]) -> str:

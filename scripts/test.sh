@@ -10,5 +10,5 @@ source scripts/venv.sh
 .venv/bin/mypy
 (cd runtime && ../.venv/bin/ruff check draftsman_runtime tests && ../.venv/bin/mypy)
 # Run from the checkout with the installed packages (pytest does not put the checkout on sys.path).
-.venv/bin/pytest "$@"
-(cd runtime && ../.venv/bin/pytest -q)
+.venv/bin/pytest -n auto "$@"
+(cd runtime && ../.venv/bin/pytest -q -n auto)

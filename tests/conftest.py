@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The tests never touch the user's real cache (~/.cache/draftsman-gen): each test process
+# (each pytest-xdist worker) gets a cache of its own, removed at exit.
+_CACHE = tempfile.mkdtemp(prefix="draftsman-gen-test-cache-")
+os.environ["DRAFTSMAN_GEN_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 EXAMPLES = sorted(p for p in (ROOT / "examples").iterdir() if (p / "draftsman.yaml").exists())
 
 

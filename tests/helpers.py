@@ -39,6 +39,15 @@ def run_in(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def outcomes(output: str) -> dict[str, int]:
+    """The counts of pytest's summary line: {"passed": 12, "failed": 1, ...}. The numbers are
+    read as numbers, so "12 passed" never matches an expectation of 2."""
+    summary = r"\d+ (passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)"
+    lines = [line for line in output.splitlines() if re.search(summary, line)]
+    if not lines:
+        return {}
+    return {word: int(n) for n, word in re.findall(r"(\d+) ([a-z]+)\b", lines[-1])}
+
+
 def passed_count(output: str) -> int:
-    match = re.search(r"(\d+) passed", output)
-    return int(match.group(1)) if match else 0
+    return outcomes(output).get("passed", 0)

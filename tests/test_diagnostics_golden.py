@@ -24,8 +24,10 @@ def test_diagnostics_golden(case: Path, tmp_path: Path) -> None:
     code, out = run_validate(model)
     actual = f"{out}# exit: {code}\n"
     expected_file = case.with_suffix(".expected")
-    if update_golden() or not expected_file.exists():
+    if update_golden():
         expected_file.write_text(actual, encoding="utf-8")
+    if not expected_file.exists():
+        pytest.fail(f"{expected_file} is missing: run scripts/update-goldens.sh and review it")
     assert actual == expected_file.read_text(encoding="utf-8")
     assert code == 1, "every diagnostics case is an invalid model"
 

@@ -73,6 +73,10 @@ class FlowCase:
             return result
         self.fail("the delivery was not run")
 
+    def then_accepted(self, result: Result) -> None:
+        """The flow ran and stored its events (for a case that expects only a state)."""
+        self._accepted(result)
+
     def then_events(self, result: Result, expected: list[tuple[str, dict[str, Any]]]) -> None:
         accepted = self._accepted(result)
         actual_types = [name for name, _data in accepted.events]

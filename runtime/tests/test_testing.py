@@ -71,3 +71,15 @@ def test_matches() -> None:
     assert not matches({"a": True}, {"a": 1})
     assert matches(0.1 + 0.2, 0.3)
     assert not matches({"a": 1}, {"a": 1, "b": 2})
+
+
+def test_a_state_only_case_still_needs_the_flow_to_accept() -> None:
+    """A case that expects only a state must fail when the flow is rejected, even when the
+    given state already looks like the expected one."""
+    case = FlowCase(REGISTRY, ADD, "AddToCounter", 12, "StateOnly")
+    trigger_input = {"name": "a", "amount": 0}  # rejected: the amount must be positive
+    case.given_state(trigger_input, {"name": "a", "count": 3, "limit": 10})
+    result = case.when(trigger_input)
+    case.then_state("a", {"count": 3})  # unchanged: this alone would pass
+    with pytest.raises(AssertionError, match=r"rejected \(functional\)"):
+        case.then_accepted(result)
