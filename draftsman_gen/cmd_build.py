@@ -17,14 +17,14 @@ from draftsman_gen.writer import check_tree, up_to_date, vendored, write_tree
 def _generate(model_dir: Path, label: str, error_format: str,
               use_cache: bool, vendor: bool) -> dict[str, str] | int:
     result = compile_model(model_dir)
-    if result.model is None:
+    if result.compiled is None:
         sys.stdout.write(render(result.diagnostics, error_format))
         return 1
     from draftsman_gen.generate import generate
 
     formatter = Formatter(_cache(use_cache))
     try:
-        return generate(result.model, label, formatter, vendor)
+        return generate(result.compiled, label, formatter, vendor)
     except FormatError as exc:
         click.echo(f"draftsman-gen: internal error: {exc}", err=True)
         return 3

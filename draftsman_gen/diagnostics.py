@@ -6,6 +6,8 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from draftsman_gen.codes import CODES
+
 
 @dataclass(frozen=True, order=True)
 class Location:
@@ -56,6 +58,7 @@ class Diagnostics:
         self._items: list[Diagnostic] = []
 
     def error(self, location: Location, code: str, message: str) -> None:
+        assert code in CODES, f"{code} is not in draftsman_gen/codes.py"
         self._items.append(Diagnostic(location, code, message))
 
     def extend(self, items: Iterable[Diagnostic]) -> None:

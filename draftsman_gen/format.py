@@ -1,7 +1,10 @@
-"""Stage 4: format generated Python with black, in-process, behind a content-hash cache.
+"""Stage 5: format generated Python with black, in-process, behind a content-hash cache.
 
-The cache maps sha256(black version, mode, unformatted text) to the formatted text, so a
-rebuild with an unchanged model formats nothing and does not even import black.
+Most generated files are written in black's layout already (templates and layout.py are held
+to black by tests): such a file skips black when nothing in it depends on what black would
+measure differently (see `may_skip_black`). The rest (model code snippets, lines too long)
+go to black. The cache maps sha256(black version, mode, unformatted text) to the formatted
+text, so a rebuild with an unchanged model formats nothing and does not even import black.
 """
 
 from __future__ import annotations
@@ -33,10 +36,31 @@ def _black_version() -> str:
     return version("black")
 
 
+def may_skip_black(text: str) -> bool:
+    """Whether black certainly leaves a file in black's layout unchanged: every line is a
+    comment (black never rewraps one), a one-line docstring (never split), or plain ASCII
+    (black measures other characters by display width) no longer than the limit."""
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith("# "):
+            continue
+        if not line.isascii():
+            return False
+        if len(line) > LINE_LENGTH and not _one_line_docstring(stripped):
+            return False
+    return True
+
+
+def _one_line_docstring(stripped: str) -> bool:
+    return (len(stripped) >= 6 and stripped.startswith('"""') and stripped.endswith('"""')
+            and '"""' not in stripped[3:-3] and "\\" not in stripped)
+
+
 class Formatter:
     def __init__(self, cache_dir: Path | None) -> None:
         self.cache_dir = None if cache_dir is None else cache_dir / "black"
         self.formatted = 0  # files black actually ran on (cache misses)
+        self.skipped = 0  # files in black's layout already
         self._version: str | None = None
 
     def _key(self, text: str) -> str:
@@ -48,12 +72,18 @@ class Formatter:
     def format(self, text: str, path: str) -> str:
         return self.format_many({path: text})[path]
 
-    def format_many(self, texts: dict[str, str]) -> dict[str, str]:
-        """Format many files: cache hits first, then black on the misses, in parallel
+    def format_many(self, texts: dict[str, str],
+                    stable: frozenset[str] = frozenset()) -> dict[str, str]:
+        """Format many files: those in `stable` (written in black's layout) that black would
+        certainly keep as they are, then cache hits, then black on the misses, in parallel
         processes when there are enough of them to pay for starting the processes."""
         result: dict[str, str] = {}
         misses: dict[str, tuple[str, str]] = {}
         for path, text in texts.items():
+            if path in stable and may_skip_black(text):
+                result[path] = text
+                self.skipped += 1
+                continue
             key = self._key(text)
             cached = self._read(key)
             if cached is None:

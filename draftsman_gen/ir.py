@@ -1,16 +1,22 @@
-"""The intermediate representation: frozen, typed, fully resolved. Later stages read only this.
+"""The intermediate representation: frozen, typed, resolved. The back end reads only this.
 
-Names keep the model's spelling (validation guarantees they are safe Python identifiers);
-`snake` fields carry the derived module and function names. Expressions are canonical Python
-source (re-printed from their syntax tree, so comments or line breaks cannot leak into code).
+Names keep the model's spelling (validation guarantees they are safe identifiers); the names
+of generated Python (modules, classes, functions) are not here: lower.py decides them.
+Expressions are canonical Python source (re-printed from their syntax tree, so comments or
+line breaks cannot leak into code). Every kind of processor and handler operation is a class
+of its own; the back end handles them with `match` and `assert_never`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 JsonValue = Any  # str | int | float | bool | None | list[JsonValue] | dict[str, JsonValue]
+
+ScalarType = Literal["String", "Int", "Float", "Boolean", "StringList"]
+FieldType = Literal["String", "Int", "Float", "Boolean", "StringList", "ObjectList"]
+SCALAR_TYPES: tuple[ScalarType, ...] = ("String", "Int", "Float", "Boolean", "StringList")
 
 
 @dataclass(frozen=True)
@@ -25,13 +31,12 @@ class Loc:
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # String | Int | Float | Boolean | StringList | ObjectList
+    type: FieldType
     has_default: bool = False
     default: JsonValue = None
-    pattern: str | None = None  # name of a pattern
-    auto_fill: str | None = None  # "uuid"
-    fields: tuple[Field, ...] = ()  # for ObjectList
-    item_class: str = ""  # class name of ObjectList items
+    pattern: str | None = None  # name of a pattern (String fields)
+    auto_fill: Literal["uuid"] | None = None  # String fields
+    fields: tuple[Field, ...] = ()  # the items' fields (ObjectList)
 
     @property
     def required(self) -> bool:
@@ -41,7 +46,7 @@ class Field:
 @dataclass(frozen=True)
 class Pattern:
     name: str
-    regex: str  # with {{references}} expanded
+    regex: str  # with {{references}} expanded (included patterns lose their anchors)
     loc: Loc
 
 
@@ -65,45 +70,109 @@ class Command:
 @dataclass(frozen=True)
 class Entity:
     name: str  # the document field holding the collection
-    class_name: str
     business_key: str
     fields: tuple[Field, ...]
 
 
+# -- event handlers -----------------------------------------------------------------------
 @dataclass(frozen=True)
-class HandlerOp:
-    field: str  # document field
-    op: str  # set | add | subtract | extend | replace
-    source: str  # event field
+class SetOp:
+    """document.<field> = event.<source>"""
+
+    field: str
+    source: str
     loc: Loc
+
+
+@dataclass(frozen=True)
+class AddOp:
+    """document.<field> += event.<source>"""
+
+    field: str
+    source: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class SubtractOp:
+    """document.<field> -= event.<source>"""
+
+    field: str
+    source: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class ExtendOp:
+    """Upsert the items of event.<source> into the entity collection document.<field>."""
+
+    field: str
+    source: str
+    loc: Loc
+
+
+@dataclass(frozen=True)
+class ReplaceOp:
+    """Empty the entity collection document.<field>, then upsert the items of event.<source>."""
+
+    field: str
+    source: str
+    loc: Loc
+
+
+HandlerOp = SetOp | AddOp | SubtractOp | ExtendOp | ReplaceOp
+
+
+@dataclass(frozen=True)
+class HandlerCode:
+    """A code handler: statements over `document` and `event`."""
+
+    code: str
+    line: int  # where the code starts in the event file
+    raises: bool  # mentions FunctionalError
 
 
 @dataclass(frozen=True)
 class Event:
     name: str
-    snake: str
     aggregate: str
     fields: tuple[Field, ...]
-    ops: tuple[HandlerOp, ...]
-    code: str | None
+    handler: tuple[HandlerOp, ...] | HandlerCode
     loc: Loc
-    code_line: int = 0  # where the handler code starts in the event file
+
+
+# -- behavior flows -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyField:
+    field: str
 
 
 @dataclass(frozen=True)
-class Mapping:
+class KeyByExpression:
+    expression: str  # over `event`
+
+
+@dataclass(frozen=True)
+class MapField:
     target: str  # flow variable
-    source_field: str | None  # a field of the trigger source, or
-    expression: str | None  # an expression over `event`
+    source: str  # field of the trigger source
+
+
+@dataclass(frozen=True)
+class MapExpression:
+    target: str  # flow variable
+    expression: str  # over `event`
+
+
+Mapping = MapField | MapExpression
 
 
 @dataclass(frozen=True)
 class Trigger:
     source: str
-    source_kind: str  # command | event
-    source_aggregate: str | None  # for domain events
-    key_field: str | None
-    key_expression: str | None
+    source_kind: Literal["command", "event"]
+    source_aggregate: str | None  # the owner of a domain event
+    key: KeyField | KeyByExpression
     mappings: tuple[Mapping, ...]
     idempotency_key: tuple[str, ...]
     idempotency_ttl: int
@@ -117,19 +186,48 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class Processor:
-    kind: str  # emit-event | validator | set-variable | code | update-key
+class Validator:
     loc: Loc
-    event: str = ""  # emit-event
-    assignments: tuple[Assignment, ...] = ()  # emit-event
-    condition: str = ""  # validator
-    message: str = ""  # validator: f-string body, braces escaped, placeholders kept
-    message_placeholders: bool = False
-    name: str = ""  # set-variable
-    expression: str = ""  # set-variable, update-key
-    inline: str = ""  # code
-    module: str = ""  # code: lib module
-    function: str = ""  # code: lib function
+    condition: str
+    message: str  # f-string body, braces escaped, placeholders kept
+    placeholders: bool
+
+
+@dataclass(frozen=True)
+class EmitEvent:
+    loc: Loc
+    event: str
+    assignments: tuple[Assignment, ...]
+
+
+@dataclass(frozen=True)
+class SetVariable:
+    loc: Loc
+    name: str
+    expression: str
+
+
+@dataclass(frozen=True)
+class InlineCode:
+    loc: Loc
+    code: str
+    raises: bool  # mentions FunctionalError
+
+
+@dataclass(frozen=True)
+class LibCall:
+    loc: Loc
+    module: str
+    function: str
+
+
+@dataclass(frozen=True)
+class UpdateKey:
+    loc: Loc
+    expression: str
+
+
+Processor = Validator | EmitEvent | SetVariable | InlineCode | LibCall | UpdateKey
 
 
 @dataclass(frozen=True)
@@ -141,7 +239,6 @@ class ExpectedEvent:
 @dataclass(frozen=True)
 class TestCase:
     name: str
-    snake: str
     trigger: str
     input: tuple[tuple[str, JsonValue], ...]
     state: tuple[tuple[str, JsonValue], ...] | None
@@ -155,13 +252,12 @@ class TestCase:
 @dataclass(frozen=True)
 class Variable:
     name: str
-    type: str | None  # a field type when every source agrees, else None (Any)
+    type: ScalarType | None  # certain from every source that assigns it, else None (Any)
 
 
 @dataclass(frozen=True)
 class Flow:
     name: str
-    snake: str
     aggregate: str
     create: bool
     triggers: tuple[Trigger, ...]
@@ -175,7 +271,6 @@ class Flow:
 @dataclass(frozen=True)
 class Aggregate:
     name: str
-    snake: str
     subdomain: str
     business_key: str
     fields: tuple[Field, ...]
@@ -201,6 +296,7 @@ class LibModule:
 class Model:
     name: str
     package: str
+    package_loc: Loc  # where the package name is set (or derived from)
     description: str
     dependencies: tuple[str, ...]
     commands: tuple[Command, ...]

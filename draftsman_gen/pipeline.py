@@ -1,4 +1,4 @@
-"""The front end as one call: load -> schema -> semantic rules -> IR."""
+"""The front end and the middle as one call: load -> schema -> semantic rules -> IR -> names."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ from pathlib import Path
 from draftsman_gen import ir
 from draftsman_gen.diagnostics import Diagnostic, Diagnostics
 from draftsman_gen.loader import load_workspace
+from draftsman_gen.lower import Names, lower
 from draftsman_gen.schema import validate_schemas
 from draftsman_gen.semantic import check
 
 
 @dataclass(frozen=True)
+class Compiled:
+    """A model ready for the back end: its IR and the names of its generated code."""
+
+    model: ir.Model
+    names: Names
+
+
+@dataclass(frozen=True)
 class FrontEndResult:
-    model: ir.Model | None
+    compiled: Compiled | None
     diagnostics: list[Diagnostic]
 
 
@@ -24,6 +33,7 @@ def compile_model(root: Path) -> FrontEndResult:
     broken = validate_schemas(ws, diags)
     # Files that failed to load are broken too: their names must not cause follow-up errors.
     model = check(ws, diags, broken | ws.failed)
-    if diags:
+    names = lower(model, diags) if model is not None else None
+    if diags or model is None or names is None:
         return FrontEndResult(None, diags.sorted())
-    return FrontEndResult(model, [])
+    return FrontEndResult(Compiled(model, names), [])

@@ -1,534 +1,561 @@
-"""Stage 3b: the list of files to generate, each with its template and flat context."""
+"""Stage 4a: the files to generate, each with its template and its typed context.
+
+Reads the IR and the names lower.py decided; decides nothing about names or paths itself.
+Each IR kind is handled with `match` and `assert_never`, so a new kind cannot be forgotten.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import textwrap
-from typing import Any
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal, assert_never
 
 from draftsman_gen import __version__, ir
-from draftsman_gen.context import (
-    OutputFile,
-    called_names,
-    comment_lines,
-    env_prefix,
-    field_ctx,
-    fingerprint,
-    header,
-    import_order,
-    item_classes,
-    py,
-    uses_field_factory,
-)
-from draftsman_gen.naming import snake
-from draftsman_gen.pyexpr import fstring, mentions, negate
+from draftsman_gen import contexts as cx
+from draftsman_gen.layout import py
+from draftsman_gen.lower import VENDOR, Names, TriggerNames, called_names, flow_expressions
+from draftsman_gen.pyexpr import black_canonical, fstring, negate
 from draftsman_gen.vendor import RuntimeFacts, runtime_facts, runtime_files
 
-VENDOR = "_vendor"  # <package>/_vendor/draftsman_runtime holds a vendored runtime
+Context = object  # one of the classes in contexts.py
 
 
-def plan(model: ir.Model, model_label: str, vendor_runtime: bool = False) -> list[OutputFile]:
+@dataclass(frozen=True)
+class OutputFile:
+    path: str  # relative to the output directory, POSIX
+    template: str
+    context: Context
+    python: bool = True
+    text: str | None = None  # a verbatim file (the vendored runtime): no template, no black
+    # Written in black's layout by its template (given lines that fit): black may be skipped.
+    black_layout: bool = True
+
+
+def plan(model: ir.Model, names: Names, model_label: str,
+         vendor_runtime: bool = False) -> list[OutputFile]:
     """Every generated file of the model, in a stable order."""
-    pkg = model.package
+    pkg = names.package
     base = _base(model, model_label, runtime_facts(), vendor_runtime)
+    top = header(f"{model_label}/draftsman.yaml")
     files = [
-        OutputFile("pyproject.toml", "pyproject.toml.j2", _pyproject(model, base), python=False),
-        OutputFile("README.md", "README.md.j2", _readme(model, base, model_label), python=False),
-        OutputFile(f"{pkg}/py.typed", "py.typed.j2", {}, python=False),
-        OutputFile(f"{pkg}/__init__.py", "package/__init__.py.j2", base),
-        OutputFile(f"{pkg}/__main__.py", "package/__main__.py.j2", base),
-        OutputFile(f"{pkg}/commands.py", "package/commands.py.j2", _commands(model, base)),
-        OutputFile(f"{pkg}/expressions.py", "package/expressions.py.j2", _expressions(model, base)),
-        OutputFile(f"{pkg}/registry.py", "package/registry.py.j2", _registry(model, base)),
-        OutputFile("tests/__init__.py", "empty.py.j2", base),
-        OutputFile(f"{pkg}/lib/__init__.py", "lib_init.py.j2", base),
+        OutputFile("pyproject.toml", "pyproject.toml.j2", _pyproject(model, base, top),
+                   python=False),
+        OutputFile("README.md", "README.md.j2", _readme(model, base, top), python=False),
+        OutputFile(f"{pkg}/py.typed", "py.typed.j2", cx.Plain(top, base), python=False),
+        OutputFile(f"{pkg}/__init__.py", "package/__init__.py.j2",
+                   cx.PackageInit(top, base, comment_lines(model.description))),
+        OutputFile(f"{pkg}/__main__.py", "package/__main__.py.j2", cx.Plain(top, base)),
+        OutputFile(f"{pkg}/commands.py", "package/commands.py.j2",
+                   _commands(model, names, base)),
+        _expressions(model, names, base),
+        OutputFile(f"{pkg}/registry.py", "package/registry.py.j2",
+                   _registry(model, names, base, top)),
+        OutputFile("tests/__init__.py", "empty.py.j2", cx.Plain(top, base)),
+        OutputFile(f"{pkg}/lib/__init__.py", "lib_init.py.j2", cx.Plain(top, base)),
     ]
     if vendor_runtime:
-        files.append(OutputFile(f"{pkg}/{VENDOR}/__init__.py", "vendor_init.py.j2", base))
+        files.append(OutputFile(f"{pkg}/{VENDOR}/__init__.py", "vendor_init.py.j2",
+                                cx.Plain(top, base)))
         for rel, text in runtime_files().items():
             # Verbatim: the runtime's own files, neither templated nor formatted.
-            files.append(OutputFile(f"{pkg}/{VENDOR}/draftsman_runtime/{rel}", "", {},
+            files.append(OutputFile(f"{pkg}/{VENDOR}/draftsman_runtime/{rel}", "", cx.Plain(top, base),
                                     python=False, text=text))
     for lib in model.lib_modules:
-        files.append(OutputFile(f"{pkg}/lib/{lib.name}.py", "lib.py.j2", {
-            **base, "header": header(f"{model_label}/{lib.loc.file}") + " Edit the model's copy.",
-            "source": lib.source.rstrip("\n")}))
+        lib_header = header(f"{model_label}/{lib.loc.file}") + " Edit the model's copy."
+        files.append(OutputFile(f"{pkg}/lib/{lib.name}.py", "lib.py.j2",
+                                cx.LibModule(lib_header, lib.source.rstrip("\n")),
+                                black_layout=False))
     for agg in model.aggregates:
-        folder = f"{pkg}/{agg.snake}"
-        ctx = _aggregate_base(model, agg, base, model_label)
-        files += [
-            OutputFile(f"{folder}/__init__.py", "empty.py.j2", ctx),
-            OutputFile(f"{folder}/document.py", "aggregate/document.py.j2", _document(agg, ctx)),
-            OutputFile(f"{folder}/events.py", "aggregate/events.py.j2", _events(agg, ctx)),
-            OutputFile(f"{folder}/handlers.py", "aggregate/handlers.py.j2", _handlers(agg, ctx)),
-            OutputFile(f"{folder}/flows.py", "aggregate/flows.py.j2", _flows(model, agg, ctx)),
-        ]
-        for flow in agg.flows:
-            files.append(OutputFile(f"tests/test_{agg.snake}_{flow.snake}.py", "tests/test_flow.py.j2",
-                                    _tests(agg, flow, ctx, model_label)))
+        files += _aggregate_files(model, names, agg, base)
+    paths = [f.path for f in files]
+    assert len(set(paths)) == len(paths), "lower.py lets no two files share a path"
     return sorted(files, key=lambda f: f.path)
 
 
-def _base(model: ir.Model, label: str, facts: RuntimeFacts, vendored: bool) -> dict[str, Any]:
+def _aggregate_files(model: ir.Model, names: Names, agg: ir.Aggregate,
+                     base: cx.Base) -> list[OutputFile]:
+    an = names.aggregates[agg.name]
+    folder = f"{base.model_label}/domain/{agg.subdomain}/{agg.name}"
+    names_ctx = cx.Aggregate(agg.name, an.module, an.document, an.union)
+    flows, flows_layout = _flows(model, names, agg, names_ctx, base, folder)
+    files = [
+        OutputFile(f"{an.folder}/__init__.py", "empty.py.j2",
+                   cx.Plain(header(f"{folder}/events"), base)),
+        OutputFile(f"{an.folder}/document.py", "aggregate/document.py.j2",
+                   _document(names, agg, names_ctx, base, folder)),
+        OutputFile(f"{an.folder}/events.py", "aggregate/events.py.j2",
+                   _events(names, agg, names_ctx, base, folder)),
+        OutputFile(f"{an.folder}/handlers.py", "aggregate/handlers.py.j2",
+                   _handlers(names, agg, names_ctx, base, folder),
+                   black_layout=not any(isinstance(e.handler, ir.HandlerCode)
+                                        for e in agg.events)),
+        OutputFile(f"{an.folder}/flows.py", "aggregate/flows.py.j2", flows,
+                   black_layout=flows_layout),
+    ]
+    for flow in agg.flows:
+        files.append(OutputFile(names.flow(agg, flow).test_path, "tests/test_flow.py.j2",
+                                _tests(names, agg, flow, base)))
+    return files
+
+
+# -- text helpers ----------------------------------------------------------------------------
+def header(tool_source: str) -> str:
+    return f"# Generated by draftsman-gen {__version__} from {comment(tool_source)}. DO NOT EDIT."
+
+
+def comment(text: str) -> str:
+    """Text made safe for a `#` comment: control characters (line breaks included) become spaces."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in text)
+
+
+def comment_lines(text: str) -> tuple[str, ...]:
+    """A free-text description as comment lines (without the `# `), wrapped at 88 columns."""
+    lines: list[str] = []
+    for line in text.strip().splitlines():
+        lines += textwrap.wrap(comment(line), width=88) or [""]
+    return tuple(lines)
+
+
+def import_order(name: str) -> tuple[int, list[int | str], str]:
+    """The order isort (and ruff) give imported names and modules: constants, then classes,
+    then the rest; within each, case-insensitive with numbers in numeric order (A2 < A10)."""
+    kind = 0 if len(name) > 1 and name.isupper() else 1 if name[:1].isupper() else 2
+    natural = [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name.lower())]
+    return kind, natural, name
+
+
+def env_prefix(package: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "_", package.upper())
+
+
+def where(loc: ir.Loc) -> str:
+    return f"{loc.file}:{loc.line}"
+
+
+# -- package files ---------------------------------------------------------------------------
+def _base(model: ir.Model, label: str, facts: RuntimeFacts, vendored: bool) -> cx.Base:
     runtime = f"{model.package}.{VENDOR}.draftsman_runtime" if vendored else "draftsman_runtime"
-    return {
-        "header": header(f"{label}/draftsman.yaml"),
-        "model_label": label,
-        "package": model.package,
-        "distribution": model.package.replace("_", "-"),
-        "project": model.name,
-        "env_prefix": env_prefix(model.package),
-        "description": comment_lines(model.description),
-        "runtime": runtime,
-        "vendored": vendored,
-        "requirement": facts.requirement,
-        "runtime_version": facts.version,
-        "api_version": facts.api,
-        "version": __version__,
-    }
+    return cx.Base(
+        model_label=label, package=model.package, project=model.name,
+        env_prefix=env_prefix(model.package), runtime=runtime, vendored=vendored,
+        requirement=facts.requirement, runtime_version=facts.version, api_version=facts.api,
+        version=__version__)
 
 
-def _pyproject(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
+def _pyproject(model: ir.Model, base: cx.Base, top: str) -> cx.Pyproject:
     dependencies = list(model.dependencies)
-    if base["vendored"]:
+    if base.vendored:
         s3 = "boto3>=1.28"
     else:
-        dependencies.insert(0, base["requirement"])
-        s3 = base["requirement"].replace("draftsman-runtime", "draftsman-runtime[s3]", 1)
-    return {
-        **base,
-        "distribution": json.dumps(model.package.replace("_", "-")),
-        "summary": json.dumps(f"{model.name}: event-sourced service generated by draftsman-gen"),
-        "dependencies": [json.dumps(d) for d in dependencies],
-        "s3_requirement": json.dumps(s3),
-        "package_glob": json.dumps(f"{model.package}*"),
-    }
+        dependencies.insert(0, base.requirement)
+        s3 = base.requirement.replace("draftsman-runtime", "draftsman-runtime[s3]", 1)
+    return cx.Pyproject(
+        header=top, base=base,
+        distribution=json.dumps(model.package.replace("_", "-")),
+        summary=json.dumps(f"{model.name}: event-sourced service generated by draftsman-gen"),
+        dependencies=tuple(json.dumps(d) for d in dependencies),
+        s3_requirement=json.dumps(s3),
+        package_glob=json.dumps(f"{model.package}*"))
 
 
-def _readme(model: ir.Model, base: dict[str, Any], label: str) -> dict[str, Any]:
-    return {
-        **base,
-        "header_text": base["header"].lstrip("# "),
-        "version": __version__,
-        "model": label,
-        "description": model.description.strip() or f"The {model.name} service.",
-        "aggregates": [
-            {"name": a.name, "flows": ", ".join(f.name for f in a.flows) or "-",
-             "events": ", ".join(e.name for e in a.events) or "-"}
-            for a in model.aggregates
-        ],
-        "commands": ", ".join(c.name for c in model.commands) or "none",
-    }
+def _readme(model: ir.Model, base: cx.Base, top: str) -> cx.Readme:
+    return cx.Readme(
+        header=top.lstrip("# "), base=base,
+        description=model.description.strip() or f"The {model.name} service.",
+        aggregates=tuple(
+            cx.ReadmeAggregate(a.name, ", ".join(f.name for f in a.flows) or "-",
+                               ", ".join(e.name for e in a.events) or "-")
+            for a in model.aggregates),
+        commands=", ".join(c.name for c in model.commands) or "none")
 
 
-# -- commands and expressions ------------------------------------------------------------
-def _commands(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
-    used = sorted({f.pattern for c in model.commands for f in _all_fields(c.fields) if f.pattern})
+def _field(names: Names, owner: str, f: ir.Field) -> cx.Field:
+    return cx.Field(
+        name=f.name, literal=py(f.name), type=f.type,
+        item_class=names.items.get((owner, f.name), ""),
+        default=py(f.default) if f.has_default else None,
+        pattern=names.patterns[f.pattern] if f.pattern else "",
+        auto_fill=f.auto_fill is not None)
+
+
+def _fields(names: Names, owner: str, fields: tuple[ir.Field, ...]) -> tuple[cx.Field, ...]:
+    return tuple(_field(names, owner, f) for f in fields)
+
+
+def _item_classes(names: Names, owner: str,
+                  fields: tuple[ir.Field, ...]) -> tuple[cx.ItemClass, ...]:
+    """The classes of the items of ObjectList fields (their fields have no items)."""
+    return tuple(
+        cx.ItemClass(names.items[(owner, f.name)], _fields(names, "", f.fields),
+                     py(sorted(x.name for x in f.fields)))
+        for f in fields if f.type == "ObjectList")
+
+
+def _commands(model: ir.Model, names: Names, base: cx.Base) -> cx.Commands:
+    used = sorted({x.pattern for c in model.commands for f in c.fields
+                   for x in (f, *f.fields) if x.pattern})
     patterns = {p.name: p for p in model.patterns}
-    items = []
+    items: list[cx.ItemClass] = []
     commands = []
     for command in model.commands:
-        items += item_classes(command.fields, use_zero=False, lenient=False)
-        commands.append({
-            "name": command.name,
-            "name_literal": py(command.name),
-            "file": command.loc.file,
-            "description": comment_lines(command.description),
-            "fields": [field_ctx(f) for f in command.fields],
-            "known": py(sorted(f.name for f in command.fields)),
-        })
-    return {
-        **base,
-        "header": header(f"{base['model_label']}/commands"),
-        "patterns": [
-            {"constant": snake(name).upper(), "regex": py(patterns[name].regex),
-             "file": patterns[name].loc.file}
-            for name in used
-        ],
-        "items": items,
-        "commands": commands,
-    }
+        items += _item_classes(names, command.name, command.fields)
+        commands.append(cx.Command(
+            name=command.name, literal=py(command.name), file=command.loc.file,
+            description=comment_lines(command.description),
+            fields=_fields(names, command.name, command.fields),
+            known=py(sorted(f.name for f in command.fields))))
+    return cx.Commands(
+        header=header(f"{base.model_label}/commands"), base=base,
+        patterns=tuple(cx.PatternConstant(names.patterns[n], py(patterns[n].regex),
+                                          patterns[n].loc.file) for n in used),
+        items=tuple(items), commands=tuple(commands))
 
 
-def _all_fields(fields: tuple[ir.Field, ...]) -> list[ir.Field]:
-    return [x for f in fields for x in (f, *f.fields)]
+def _expressions(model: ir.Model, names: Names, base: cx.Base) -> OutputFile:
+    expressions = tuple(cx.KeyExpression(e.name, e.loc.file, e.parameters, e.expression)
+                        for e in model.expressions)
+    return OutputFile(f"{names.package}/expressions.py", "package/expressions.py.j2",
+                      cx.Expressions(header(f"{base.model_label}/draftsman.yaml"), base,
+                                     expressions),
+                      black_layout=all(black_canonical(e.expression) for e in expressions))
 
 
-def _expressions(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **base,
-        "expressions": [
-            {"name": e.name, "file": e.loc.file, "expression": e.expression,
-             "parameters": ", ".join(f"{p}: Any" for p in e.parameters)}
-            for e in model.expressions
-        ],
-    }
+# -- aggregates ------------------------------------------------------------------------------
+def _document(names: Names, agg: ir.Aggregate, agg_ctx: cx.Aggregate, base: cx.Base,
+              folder: str) -> cx.Document:
+    an = names.aggregates[agg.name]
+    fields = _fields(names, agg.name, agg.fields)
+    entities = tuple(
+        cx.Entity(e.name, py(e.name), an.entities[e.name], e.business_key,
+                  _fields(names, "", e.fields))
+        for e in agg.entities)
+    return cx.Document(
+        header=header(f"{folder}/root.yaml"), base=base, aggregate=agg_ctx,
+        description=comment_lines(agg.description),
+        business_key=agg.business_key, business_key_literal=py(agg.business_key),
+        fingerprint_literal=py(fingerprint(agg)), fields=fields, entities=entities,
+        needs_field=bool(entities) or any(f.uses_factory(zero=True) for f in fields)
+        or any(f.uses_factory(zero=True) for e in entities for f in e.fields))
 
 
-# -- aggregates --------------------------------------------------------------------------
-def _aggregate_base(model: ir.Model, agg: ir.Aggregate, base: dict[str, Any],
-                    label: str) -> dict[str, Any]:
-    folder = f"{label}/domain/{agg.subdomain}/{agg.name}"
-    return {
-        **base,
-        "model_folder": folder,
-        "header": header(f"{folder}/events"),
-        "aggregate": agg.name,
-        "module": agg.snake,
-        "document_class": agg.name + "Document",
-        "union_name": agg.name + "Event",
-    }
-
-
-def _document(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
-    fields = [field_ctx(f, use_zero=True, lenient=True) for f in agg.fields]
-    entities: list[dict[str, Any]] = []
+def fingerprint(agg: ir.Aggregate) -> str:
+    """A hash of the document's shape: a snapshot taken under another shape is ignored."""
+    parts = [f"{f.name}:{f.type}" for f in agg.fields]
     for ent in agg.entities:
-        efields = [field_ctx(f, use_zero=True, lenient=True) for f in ent.fields]
-        for f in efields:
-            f["clone"] = _clone_expr(f)
-        entities.append({"name": ent.name, "class": ent.class_name, "key": ent.business_key,
-                         "fields": efields})
-        fields.append({
-            "name": ent.name, "name_literal": py(ent.name),
-            "annotation": f"dict[str, {ent.class_name}]",
-            "decl": " = field(default_factory=dict)",
-            "to_dict": f"{{key: item.to_dict() for key, item in self.{ent.name}.items()}}",
-            "from_dict": (f"{{key: {ent.class_name}.from_dict(item) "
-                          f"for key, item in data.get({py(ent.name)}, {{}}).items()}}"),
-            "clone": f"{{key: item.clone() for key, item in self.{ent.name}.items()}}",
-            "spec": f"({py(ent.name)}, Entities({ent.class_name}.FIELDS))",
-        })
-    for f in fields:
-        f.setdefault("clone", _clone_expr(f))
-    return {
-        **ctx,
-        "header": header(f"{ctx['model_folder']}/root.yaml"),
-        "description": comment_lines(agg.description),
-        "business_key": agg.business_key,
-        "business_key_literal": py(agg.business_key),
-        "fingerprint_literal": py(fingerprint(agg)),
-        "entities": entities,
-        "fields": fields,
-        "needs_field": uses_field_factory(fields) or any(uses_field_factory(e["fields"]) for e in entities),
-    }
+        parts.append(f"{ent.name}:[{','.join(f'{f.name}:{f.type}' for f in ent.fields)}]")
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
-def _clone_expr(f: dict[str, Any]) -> str:
-    """Copy a document field: lists are copied, immutable values shared."""
-    if f["annotation"].startswith("list["):
-        return f"list(self.{f['name']})"
-    return f"self.{f['name']}"
-
-
-def _events(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
-    items: list[dict[str, Any]] = []
+def _events(names: Names, agg: ir.Aggregate, agg_ctx: cx.Aggregate, base: cx.Base,
+            folder: str) -> cx.Events:
+    items: list[cx.ItemClass] = []
     events = []
     for event in agg.events:
-        items += item_classes(event.fields, use_zero=False, lenient=False)
-        events.append({
-            "name": event.name,
-            "type_literal": py(event.name),
-            "file": event.loc.file,
-            "fields": [field_ctx(f) for f in event.fields],
-        })
-    all_fields = [f for e in events for f in e["fields"]] + [f for i in items for f in i["fields"]]
-    return {
-        **ctx,
-        "items": items,
-        "events": events,
-        "union": _union(ctx["union_name"], [e.name for e in agg.events]),
-        "needs_field": uses_field_factory(all_fields),
-    }
+        items += _item_classes(names, event.name, event.fields)
+        events.append(cx.Event(event.name, py(event.name), event.loc.file,
+                               _fields(names, event.name, event.fields)))
+    every_field = [f for e in events for f in e.fields] + [f for i in items for f in i.fields]
+    return cx.Events(
+        header=header(f"{folder}/events"), base=base, aggregate=agg_ctx, items=tuple(items),
+        events=tuple(events), members=tuple(e.name for e in agg.events),
+        needs_field=any(f.uses_factory(zero=False) for f in every_field))
 
 
-def _union(name: str, members: list[str]) -> str:
-    """`A | B` on one line when it fits, else one member a line in parentheses (as black)."""
-    line = " | ".join(members)
-    if len(f"{name} = {line}") <= 100:
-        return line
-    return "(\n    " + "\n    | ".join(members) + "\n)"
-
-
-def _handlers(agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
+def _handlers(names: Names, agg: ir.Aggregate, agg_ctx: cx.Aggregate, base: cx.Base,
+              folder: str) -> cx.Handlers:
+    an = names.aggregates[agg.name]
     fields = {f.name: f for f in agg.fields}
     entities = {e.name: e for e in agg.entities}
-    events = []
+    handlers = []
     used_entities: set[str] = set()
     for event in agg.events:
-        efields = {f.name: f for f in event.fields}
-        ops = []
-        for op in event.ops:
-            entry: dict[str, Any] = {"field": op.field, "op": op.op, "source": op.source,
-                                     "where": f"{op.loc.file}:{op.loc.line}"}
-            if op.field in entities:
-                ent = entities[op.field]
-                used_entities.add(ent.class_name)
-                entry.update(key=ent.business_key, entity_class=ent.class_name,
-                             copy_fields=[f.name for f in efields[op.source].fields
-                                   if f.name != ent.business_key])
-            elif op.op == "set":
-                value = f"event.{op.source}"
-                if fields[op.field].type == "StringList":
-                    value = f"list({value})"
-                entry["value"] = value
-            ops.append(entry)
-        events.append({
-            "name": event.name,
-            "function": f"apply_{event.snake}",
-            "type_literal": py(event.name),
-            "file": event.loc.file,
-            "code": textwrap.indent(event.code, "    ").rstrip("\n") if event.code else "",
-            "code_where": f"{event.loc.file}:{event.code_line}",
-            "ops": ops,
-        })
-    return {
-        **ctx,
-        "events": events,
-        "document_imports": ", ".join(
-            sorted({ctx["document_class"], *used_entities}, key=import_order)),
-        "event_imports": sorted((e.name for e in agg.events), key=import_order),
-        "needs_functional_error": any(
-            e.code and mentions(e.code, "FunctionalError") for e in agg.events
-        ),
-    }
+        event_fields = {f.name: f for f in event.fields}
+        code: cx.HandlerCode | None = None
+        ops: list[cx.HandlerOp] = []
+        if isinstance(event.handler, ir.HandlerCode):
+            code = cx.HandlerCode(f"{event.loc.file}:{event.handler.line}",
+                                  _indented(event.handler.code))
+        else:
+            for op in event.handler:
+                entity = entities.get(op.field)
+                entity_class = an.entities[entity.name] if entity is not None else ""
+                if entity_class:
+                    used_entities.add(entity_class)
+                ops.append(_handler_op(op, fields, entity, entity_class, event_fields))
+        handlers.append(cx.Handler(event.name, py(event.name), names.handlers[event.name],
+                                   event.loc.file, code, tuple(ops)))
+    return cx.Handlers(
+        header=header(f"{folder}/events"), base=base, aggregate=agg_ctx,
+        handlers=tuple(handlers),
+        document_imports=tuple(sorted({an.document, *used_entities}, key=import_order)),
+        event_imports=tuple(sorted((e.name for e in agg.events), key=import_order)),
+        needs_functional_error=any(isinstance(e.handler, ir.HandlerCode) and e.handler.raises
+                                   for e in agg.events))
 
 
-# -- flows -------------------------------------------------------------------------------
-PY_ANNOTATIONS = {"String": ("str", '""'), "Int": ("int", "0"), "Float": ("float", "0.0"),
-                  "Boolean": ("bool", "False"), "StringList": ("list[str]", "field(default_factory=list)")}
+def _handler_op(op: ir.HandlerOp, fields: dict[str, ir.Field], entity: ir.Entity | None,
+                entity_class: str, event_fields: dict[str, ir.Field]) -> cx.HandlerOp:
+    loc = where(op.loc)
+    match op:
+        case ir.SetOp():
+            copy_list = fields[op.field].type == "StringList"
+            return cx.HandlerOp("set", loc, op.field, op.source, copy_list, "", "", ())
+        case ir.AddOp():
+            return cx.HandlerOp("add", loc, op.field, op.source, False, "", "", ())
+        case ir.SubtractOp():
+            return cx.HandlerOp("subtract", loc, op.field, op.source, False, "", "", ())
+        case ir.ExtendOp() | ir.ReplaceOp():
+            assert entity is not None
+            copy_fields = tuple(f.name for f in event_fields[op.source].fields
+                                if f.name != entity.business_key)
+            kind: Literal["extend", "replace"] = (
+                "extend" if isinstance(op, ir.ExtendOp) else "replace")
+            return cx.HandlerOp(kind, loc, op.field, op.source, False, entity_class,
+                                entity.business_key, copy_fields)
+        case _:
+            assert_never(op)
 
 
-def _flows(model: ir.Model, agg: ir.Aggregate, ctx: dict[str, Any]) -> dict[str, Any]:
-    pkg = model.package
-    rt = ctx["runtime"]
-    expr_names = {e.name for e in model.expressions}
-    commands = {c.name for c in model.commands}
-    owners = {e.name: a for a in model.aggregates for e in a.events}
-    events_by_name = {e.name: e for e in agg.events}
-    imports: dict[str, set[str]] = {}
-    expressions_used: list[str] = []
-    needs_any = False
-    needs_idempotency = False
+def _indented(code: str) -> str:
+    return textwrap.indent(code, "    ").rstrip("\n")
+
+
+# -- flows -----------------------------------------------------------------------------------
+PY_VARIABLES = {"String": ("str", '""'), "Int": ("int", "0"), "Float": ("float", "0.0"),
+                "Boolean": ("bool", "False"), "StringList": ("list[str]", "field(default_factory=list)")}
+
+
+class _Imports:
+    """The names a module imports, by module."""
+
+    def __init__(self) -> None:
+        self.modules: dict[str, set[str]] = {}
+
+    def need(self, module: str, name: str) -> None:
+        self.modules.setdefault(module, set()).add(name)
+
+    def sections(self, package: str) -> tuple[tuple[cx.Import, ...], tuple[cx.Import, ...]]:
+        """(third-party, own package), each in isort's order. A vendored runtime is part of
+        the package."""
+        third: list[cx.Import] = []
+        own: list[cx.Import] = []
+        for module in sorted(self.modules, key=import_order):
+            entry = cx.Import(module, tuple(sorted(self.modules[module], key=import_order)))
+            (own if module.split(".")[0] == package else third).append(entry)
+        return tuple(third), tuple(own)
+
+
+def _flows(model: ir.Model, names: Names, agg: ir.Aggregate, agg_ctx: cx.Aggregate,
+           base: cx.Base, folder: str) -> tuple[cx.Flows, bool]:
+    """The context of flows.py, and whether it is in black's layout (no code snippets, and
+    every expression spelled as black spells it)."""
+    pkg = names.package
+    imports = _Imports()
     flows = []
-
-    def need(module: str, name: str) -> None:
-        imports.setdefault(module, set()).add(name)
-
+    expressions: list[str] = []
     for flow in agg.flows:
-        variables = []
-        for var in flow.variables:
-            if var.type in PY_ANNOTATIONS:
-                annotation, default = PY_ANNOTATIONS[var.type]
-            else:
-                annotation, default, needs_any = "Any", "None", True
-            variables.append({"name": var.name, "annotation": annotation, "default": default})
-        triggers = []
-        for trig in flow.triggers:
-            source_snake = snake(trig.source)
-            if trig.source in commands:
-                need(f"{pkg}.commands", trig.source)
-            else:
-                need(f"{pkg}.{owners[trig.source].snake}.events", trig.source)
-            key = f"event.{trig.key_field}" if trig.key_field else f"str({trig.key_expression})"
-            key_kind = f"key-field {trig.key_field}" if trig.key_field else "key-expression"
-            exprs = [key] + [m.expression for m in trig.mappings if m.expression]
-            expressions_used += exprs
-            entry = {
-                "source": trig.source,
-                "source_class": trig.source,
-                "where": f"{trig.loc.file}:{trig.loc.line}",
-                "key_function": f"{flow.snake}_key_from_{source_snake}",
-                "start_function": f"{flow.snake}_start_from_{source_snake}",
-                "idempotency_function": f"{flow.snake}_idempotency_from_{source_snake}",
-                "key": key,
-                "key_kind": key_kind,
-                "idempotency": ", ".join(f"event.{name}" for name in trig.idempotency_key),
-                "idempotency_fields": ", ".join(trig.idempotency_key),
-                "mappings": [
-                    {"target": m.target,
-                     "value": f"event.{m.source_field}" if m.source_field else m.expression}
-                    for m in trig.mappings
-                ],
-            }
-            needs_idempotency |= bool(trig.idempotency_key)
-            triggers.append(entry)
-        processors = []
-        code_functions = []
-        for index, proc in enumerate(flow.processors, start=1):
-            entry = {"kind": proc.kind, "where": f"{proc.loc.file}:{proc.loc.line}", "label": ""}
-            if proc.kind == "validator":
-                need(rt, "FunctionalError")
-                entry.update(failed=negate(proc.condition), message=fstring(proc.message, proc.message_placeholders))
-                expressions_used.append(proc.condition)
-            elif proc.kind == "emit-event":
-                event = events_by_name[proc.event]
-                need(f"{pkg}.{agg.snake}.events", proc.event)
-                need(f"{pkg}.{agg.snake}.handlers", f"apply_{event.snake}")
-                need(rt, "check_event")
-                ftypes = {f.name: f for f in event.fields}
-                assignments = []
-                for a in proc.assignments:
-                    f = ftypes[a.field]
-                    value = a.expression
-                    if f.type == "ObjectList":
-                        need(f"{pkg}.{agg.snake}.events", f.item_class)
-                        value = f"{f.item_class}.list_from({value})"
-                    assignments.append({"field": a.field, "expression": value})
-                    expressions_used.append(a.expression)
-                entry.update(event=proc.event, label=f" {proc.event}", assignments=assignments,
-                             handler=f"apply_{event.snake}", local=f"{event.snake}_event")
-            elif proc.kind == "set-variable":
-                entry.update(name=proc.name, expression=proc.expression, label=f" {proc.name}")
-                expressions_used.append(proc.expression)
-            elif proc.kind == "code" and proc.module:
-                need(f"{pkg}.lib", proc.module)
-                entry.update(call=f"{proc.module}.{proc.function}",
-                             label=f" lib/{proc.module}.py:{proc.function}")
-            elif proc.kind == "code":
-                if mentions(proc.inline, "FunctionalError"):
-                    need(rt, "FunctionalError")
-                function = f"_{flow.snake}_code_{index}"
-                code_functions.append({"function": function, "where": entry["where"],
-                                       "body": textwrap.indent(proc.inline, "    ").rstrip("\n")})
-                entry.update(call=function)
-            else:  # update-key
-                entry.update(expression=proc.expression)
-                expressions_used.append(proc.expression)
-            processors.append(entry)
-        flows.append({
-            "name": flow.name,
-            "file": flow.loc.file,
-            "class": flow.name + "Flow",
-            "function": flow.snake,
-            "description": comment_lines(flow.description),
-            "variables": variables,
-            "triggers": triggers,
-            "processors": processors,
-            "code_functions": code_functions,
-        })
-    if flows:
-        need(f"{pkg}.{agg.snake}.document", ctx["document_class"])
-        need(f"{pkg}.{agg.snake}.events", ctx["union_name"])
-    if needs_idempotency:
-        need(rt, "idempotency_key")
-    for name in sorted(called_names(expressions_used, expr_names)):
-        need(f"{pkg}.expressions", name)
-    return {**ctx, "header": header(f"{ctx['model_folder']}/behavior-flows"), "flows": flows,
-            "needs_any": needs_any, "imports": _import_lines(imports, pkg)}
+        flows.append(_flow(model, names, agg, flow, imports, base.runtime))
+        expressions += flow_expressions(flow)
+    if agg.flows:
+        imports.need(f"{pkg}.{agg_ctx.module}.document", agg_ctx.document_class)
+        imports.need(f"{pkg}.{agg_ctx.module}.events", agg_ctx.union_name)
+    if any(t.idempotency_key for f in agg.flows for t in f.triggers):
+        imports.need(base.runtime, "idempotency_key")
+    for name in sorted(called_names(expressions, {e.name for e in model.expressions})):
+        imports.need(f"{pkg}.expressions", name)
+    runtime_imports, package_imports = imports.sections(pkg)
+    context = cx.Flows(
+        header=header(f"{folder}/behavior-flows"), base=base, aggregate=agg_ctx,
+        flows=tuple(flows),
+        needs_any=any(v.annotation == "Any" for f in flows for v in f.variables),
+        runtime_imports=runtime_imports, package_imports=package_imports)
+    in_layout = (all(black_canonical(text) for text in expressions)
+                 and not any(isinstance(p, ir.InlineCode) for f in agg.flows
+                             for p in f.processors))
+    return context, in_layout
 
 
-def _import_lines(imports: dict[str, set[str]], package: str) -> list[str]:
-    """Import statements as black and isort write them: the runtime's (unless vendored into
-    the package) in a block before the package's own, one line per module when it fits, else
-    one name a line."""
-    sections: tuple[list[str], list[str]] = ([], [])
-    for module in sorted(imports, key=import_order):
-        names = sorted(imports[module], key=import_order)
-        line = f"from {module} import {', '.join(names)}"
-        if len(line) > 100:
-            line = f"from {module} import (\n" + "".join(f"    {n},\n" for n in names) + ")"
-        sections[module.split(".")[0] == package].append(line)
-    third_party, own = sections
-    if third_party and own:
-        third_party[-1] += "\n"
-    return third_party + own
-
-
-# -- registry ----------------------------------------------------------------------------
-def _registry(model: ir.Model, base: dict[str, Any]) -> dict[str, Any]:
-    pkg = model.package
+def _flow(model: ir.Model, names: Names, agg: ir.Aggregate, flow: ir.Flow, imports: _Imports,
+          runtime: str) -> cx.Flow:
+    pkg = names.package
+    fn = names.flow(agg, flow)
     commands = {c.name for c in model.commands}
     owners = {e.name: a for a in model.aggregates for e in a.events}
-    imports = [f"from {pkg} import commands"] if commands else []
+    variables = []
+    for var in flow.variables:
+        annotation, default = PY_VARIABLES[var.type] if var.type else ("Any", "None")
+        variables.append(cx.Variable(var.name, annotation, default))
+    triggers = []
+    for trig in flow.triggers:
+        if trig.source in commands:
+            imports.need(f"{pkg}.commands", trig.source)
+        else:
+            owner = names.aggregates[owners[trig.source].name].module
+            imports.need(f"{pkg}.{owner}.events", trig.source)
+        triggers.append(_trigger(trig, fn.triggers[trig.source]))
+    steps = []
+    code_functions = []
+    for index, proc in enumerate(flow.processors, start=1):
+        step = _step(names, agg, proc, imports, runtime)
+        if isinstance(proc, ir.InlineCode):
+            function = fn.code[index]
+            code_functions.append(cx.CodeFunction(function, where(proc.loc),
+                                                  _indented(proc.code)))
+            step = cx.CodeStep(where(proc.loc), "", function)
+        steps.append(step)
+    return cx.Flow(
+        name=flow.name, file=flow.loc.file, class_name=fn.class_name, function=fn.function,
+        description=comment_lines(flow.description), variables=tuple(variables),
+        triggers=tuple(triggers), steps=tuple(steps), code_functions=tuple(code_functions))
+
+
+def _trigger(trig: ir.Trigger, tn: TriggerNames) -> cx.Trigger:
+    match trig.key:
+        case ir.KeyField(field=field):
+            key, key_kind = f"event.{field}", f"key-field {field}"
+        case ir.KeyByExpression(expression=expression):
+            key, key_kind = f"str({expression})", "key-expression"
+        case _:
+            assert_never(trig.key)
+    mappings = []
+    for m in trig.mappings:
+        match m:
+            case ir.MapField(target=target, source=source):
+                mappings.append(cx.Mapping(target, f"event.{source}"))
+            case ir.MapExpression(target=target, expression=expression):
+                mappings.append(cx.Mapping(target, expression))
+            case _:
+                assert_never(m)
+    return cx.Trigger(
+        source=trig.source, where=where(trig.loc), key_function=tn.key,
+        start_function=tn.start, idempotency_function=tn.idempotency, key=key,
+        key_kind=key_kind, idempotency=trig.idempotency_key, mappings=tuple(mappings))
+
+
+def _step(names: Names, agg: ir.Aggregate, proc: ir.Processor, imports: _Imports,
+          runtime: str) -> cx.Step:
+    pkg = names.package
+    module = names.aggregates[agg.name].module
+    loc = where(proc.loc)
+    match proc:
+        case ir.Validator():
+            imports.need(runtime, "FunctionalError")
+            return cx.ValidatorStep(loc, negate(proc.condition),
+                                    fstring(proc.message, proc.placeholders))
+        case ir.EmitEvent():
+            event = next(e for e in agg.events if e.name == proc.event)
+            handler = names.handlers[event.name]
+            imports.need(f"{pkg}.{module}.events", event.name)
+            imports.need(f"{pkg}.{module}.handlers", handler)
+            imports.need(runtime, "check_event")
+            types = {f.name: f for f in event.fields}
+            assignments = []
+            for a in proc.assignments:
+                item_class = names.items.get((event.name, a.field), "")
+                if types[a.field].type == "ObjectList":
+                    imports.need(f"{pkg}.{module}.events", item_class)
+                assignments.append(cx.Assignment(a.field, a.expression, item_class))
+            return cx.EmitStep(loc, event.name, names.locals[event.name], handler,
+                               tuple(assignments))
+        case ir.SetVariable():
+            return cx.SetStep(loc, proc.name, proc.expression)
+        case ir.InlineCode():
+            if proc.raises:
+                imports.need(runtime, "FunctionalError")
+            return cx.CodeStep(loc, "", "")  # the caller names its function
+        case ir.LibCall():
+            imports.need(f"{pkg}.lib", proc.module)
+            return cx.CodeStep(loc, f" lib/{proc.module}.py:{proc.function}",
+                               f"{proc.module}.{proc.function}")
+        case ir.UpdateKey():
+            return cx.UpdateKeyStep(loc, proc.expression)
+        case _:
+            assert_never(proc)
+
+
+# -- registry ----------------------------------------------------------------------------------
+def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Registry:
+    pkg = names.package
+    commands = {c.name for c in model.commands}
+    owners = {e.name: a for a in model.aggregates for e in a.events}
+    lines = [f"from {pkg} import commands"] if commands else []
     subscribed = {t.source for a in model.aggregates for f in a.flows for t in f.triggers
                   if t.source in owners}
     event_sources = {owners[name].name for name in subscribed}
     for agg in model.aggregates:
+        module = names.aggregates[agg.name].module
         parts = ["document", "handlers"] + (["flows"] if agg.flows else [])
         parts += ["events"] if agg.name in event_sources else []
         for part in sorted(parts):
-            imports.append(f"from {pkg}.{agg.snake} import {part} as {agg.snake}_{part}")
-    names = ["AggregateType"] if model.aggregates else []
-    names += ["Registry"] + (["TriggerSpec"] if any(a.flows for a in model.aggregates) else [])
-    runtime = f"from {base['runtime']} import {', '.join(names)}"
-    if base["vendored"]:  # the runtime is part of the package: one block
-        imports.append(runtime)
-    imports.sort(key=lambda line: import_order(line.split()[1]))
-    if not base["vendored"]:  # a third-party block before the package's own
-        imports.insert(0, runtime + "\n")
-    triggers: list[dict[str, Any]] = []
+            lines.append(f"from {pkg}.{module} import {part} as {module}_{part}")
+    runtime_names = ["AggregateType"] if model.aggregates else []
+    runtime_names += ["Registry"] + (["TriggerSpec"] if any(a.flows for a in model.aggregates)
+                                     else [])
+    runtime = cx.Import(base.runtime, tuple(runtime_names))
+    if base.vendored:  # the runtime is part of the package: one block, sorted with the rest
+        lines.append(f"from {base.runtime} import {', '.join(runtime_names)}")
+    lines.sort(key=lambda line: import_order(line.split()[1]))
+    triggers = []
     for agg in model.aggregates:
+        an = names.aggregates[agg.name]
         for flow in agg.flows:
+            fn = names.flow(agg, flow)
             for trig in flow.triggers:
-                source_snake = snake(trig.source)
-                prefix = f"{agg.snake}_flows.{flow.snake}"
+                tn = fn.triggers[trig.source]
+                prefix = f"{an.module}_flows"
                 if trig.source in commands:
                     parse = f"commands.{trig.source}.from_payload"
                 else:
-                    parse = f"{owners[trig.source].snake}_events.{trig.source}.from_dict"
-                triggers.append({
-                    "where": f"{trig.loc.file}:{trig.loc.line}",
-                    "source": trig.source,
-                    "source_literal": py(trig.source),
-                    "aggregate": agg.snake.upper(),
-                    "flow_literal": py(f"{agg.name}.{flow.name}"),
-                    "model_file_literal": py(f"{base['model_label']}/{flow.loc.file}"),
-                    "create": repr(flow.create),
-                    "parse": parse,
-                    "key": f"{prefix}_key_from_{source_snake}",
-                    "idempotency": (f"{prefix}_idempotency_from_{source_snake}"
-                                    if trig.idempotency_key else ""),
-                    "idempotency_ttl": trig.idempotency_ttl,
-                    "start": f"{prefix}_start_from_{source_snake}",
-                    "run": f"{agg.snake}_flows.{flow.snake}",
-                })
-    return {
-        **base,
-        "imports": imports,
-        "package_literal": py(model.package),
-        "project_literal": py(model.name),
-        "env_prefix_literal": py(base["env_prefix"]),
-        "generator_literal": py(f"draftsman-gen {__version__}"),
-        "aggregates": [
-            {"name_literal": py(a.name), "key_literal": py(a.business_key),
-             "constant": a.snake.upper(), "module": a.snake, "document_class": a.name + "Document",
-             "snapshot_interval": a.snapshot_interval, "event_ttl": a.event_ttl,
-             "backup_interval": a.backup_interval_days, "backup_ttl": a.backup_ttl_days}
-            for a in model.aggregates
-        ],
-        "commands": [{"name": name, "literal": py(name)} for name in sorted(commands)],
-        "triggers": triggers,
-    }
+                    source_module = names.aggregates[owners[trig.source].name].module
+                    parse = f"{source_module}_events.{trig.source}.from_dict"
+                triggers.append(cx.RegistryTrigger(
+                    where=where(trig.loc), source=trig.source, source_literal=py(trig.source),
+                    aggregate=an.constant, flow_literal=py(f"{agg.name}.{flow.name}"),
+                    model_file_literal=py(f"{base.model_label}/{flow.loc.file}"),
+                    create=flow.create, parse=parse, key=f"{prefix}.{tn.key}",
+                    start=f"{prefix}.{tn.start}", run=f"{prefix}.{fn.function}",
+                    idempotency=f"{prefix}.{tn.idempotency}" if trig.idempotency_key else "",
+                    idempotency_ttl=trig.idempotency_ttl))
+    return cx.Registry(
+        header=top, base=base,
+        runtime_imports=() if base.vendored else (runtime,),
+        package_imports=tuple(lines),
+        literals={"package": py(model.package), "project": py(model.name),
+                  "env_prefix": py(base.env_prefix),
+                  "generator": py(f"draftsman-gen {__version__}")},
+        aggregates=tuple(
+            cx.RegistryAggregate(
+                name_literal=py(a.name), key_literal=py(a.business_key),
+                constant=names.aggregates[a.name].constant,
+                module=names.aggregates[a.name].module,
+                document_class=names.aggregates[a.name].document,
+                snapshot_interval=a.snapshot_interval, event_ttl=a.event_ttl,
+                backup_interval=a.backup_interval_days, backup_ttl=a.backup_ttl_days)
+            for a in model.aggregates),
+        commands=tuple(cx.RegistryCommand(name, py(name)) for name in sorted(commands)),
+        triggers=tuple(triggers))
 
 
-# -- tests -------------------------------------------------------------------------------
-def _tests(agg: ir.Aggregate, flow: ir.Flow, ctx: dict[str, Any], label: str) -> dict[str, Any]:
+# -- tests -------------------------------------------------------------------------------------
+def _tests(names: Names, agg: ir.Aggregate, flow: ir.Flow, base: cx.Base) -> cx.Tests:
+    fn = names.flow(agg, flow)
     cases = []
     for case in flow.test_cases:
-        cases.append({
-            "name": case.name,
-            "name_literal": py(case.name),
-            "line": case.loc.line,
-            "function": case.snake,
-            "where": f"{case.loc.file}:{case.loc.line}",
-            "trigger_literal": py(case.trigger),
-            "input": py(dict(case.input)),
-            "state": py(dict(case.state)) if case.state is not None else "",
-            "error": py(case.expected_error) if case.expected_error is not None else "",
-            "has_events": bool(case.expected),
-            "expected": "[" + ", ".join(f"({py(e.event)}, {py(dict(e.fields))})"
-                                        for e in case.expected) + "]",
-            "pk": py(case.expected_state_pk) if case.expected_state_pk is not None else "",
-            "expected_state": py(dict(case.expected_state)),
-        })
-    return {
-        **ctx,
-        "header": header(f"{label}/{flow.loc.file}"),
-        "flow": flow.name,
-        "file": flow.loc.file,
-        "aggregate_literal": py(agg.name),
-        "flow_literal": py(flow.name),
-        "model_file_literal": py(f"{label}/{flow.loc.file}"),
-        "cases": cases,
-    }
+        case_names = fn.cases[case.name]
+        cases.append(cx.Case(
+            name=case.name, line=case.loc.line, where=where(case.loc),
+            test=case_names.test, replay=case_names.replay, trigger=case.trigger,
+            input=dict(case.input),
+            state=dict(case.state) if case.state is not None else None,
+            error=case.expected_error,
+            expected=tuple((e.event, dict(e.fields)) for e in case.expected),
+            pk=case.expected_state_pk,
+            expected_state=dict(case.expected_state)))
+    return cx.Tests(
+        header=header(f"{base.model_label}/{flow.loc.file}"), base=base, flow=flow.name,
+        file=flow.loc.file, aggregate=agg.name,
+        model_file=f"{base.model_label}/{flow.loc.file}", cases=tuple(cases))

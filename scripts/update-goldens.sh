@@ -1,6 +1,20 @@
 #!/usr/bin/env bash
-# Rewrite every golden file (the corpus in tests/corpus and the diagnostics cases in
-# tests/diagnostics) from what the current code produces. Review `git diff` before committing.
+# Rewrite every golden file (the corpus in tests/corpus, the diagnostics cases in
+# tests/diagnostics and the code table in the docs) from what the current code produces.
+# Review `git diff` before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_corpus.py tests/test_diagnostics_golden.py -k "corpus_case or diagnostics_golden"
+# The diagnostic code table in docs/model-language.md, from draftsman_gen/codes.py.
+.venv/bin/python - <<'PY'
+import subprocess, sys
+from pathlib import Path
+
+doc = Path("docs/model-language.md")
+text = doc.read_text(encoding="utf-8")
+start, end = "<!-- codes:start -->\n", "<!-- codes:end -->"
+table = subprocess.run([sys.executable, "-m", "draftsman_gen.codes"], check=True,
+                       capture_output=True, text=True).stdout
+head, rest = text.split(start, 1)
+doc.write_text(head + start + table + end + rest.split(end, 1)[1], encoding="utf-8")
+PY

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import difflib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -79,8 +81,9 @@ BUILDS = [c for c in CASES if (c / "expected").exists()]
 
 
 def expected_test_count(model_dir: Path) -> int:
-    model = compile_model(model_dir).model
-    assert model is not None
+    compiled = compile_model(model_dir).compiled
+    assert compiled is not None
+    model = compiled.model
     cases = [c for a in model.aggregates for f in a.flows for c in f.test_cases]
     return len(cases) + sum(1 for c in cases if c.expected_error is None)
 
@@ -98,3 +101,13 @@ def test_corpus_output_passes_its_tests_ruff_and_mypy(case: Path, tmp_path: Path
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     mypy = run_in(out, "mypy", "--cache-dir", str(tmp_path / "mypy"), package_of(out), "tests")
     assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+
+
+def test_corpus_output_is_what_black_writes() -> None:
+    """The format stage skips black for files in black's layout: black must agree, with the
+    settings the generated pyproject.toml gives it."""
+    folders = [str(c / "expected") for c in BUILDS]
+    black = subprocess.run([sys.executable, "-m", "black", "--check", "--quiet",
+                            "--config", str(BUILDS[0] / "expected" / "pyproject.toml"), *folders],
+                           capture_output=True, text=True, check=False)
+    assert black.returncode == 0, black.stderr

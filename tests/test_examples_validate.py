@@ -7,8 +7,14 @@ from pathlib import Path
 from click.testing import CliRunner
 from conftest import EXAMPLES
 
+from draftsman_gen import ir
 from draftsman_gen.cli import cli
 from draftsman_gen.pipeline import compile_model
+
+OPS = {ir.SetOp: "set", ir.AddOp: "add", ir.SubtractOp: "subtract", ir.ExtendOp: "extend",
+       ir.ReplaceOp: "replace"}
+KINDS = {ir.Validator: "validator", ir.EmitEvent: "emit-event", ir.SetVariable: "set-variable",
+         ir.InlineCode: "code", ir.LibCall: "code", ir.UpdateKey: "update-key"}
 
 
 def test_example_validates(example_dir: Path) -> None:
@@ -28,8 +34,9 @@ def test_example_files_have_schema_modeline(example_dir: Path) -> None:
 def test_examples_cover_every_construct() -> None:
     used: set[str] = set()
     for example in EXAMPLES:
-        model = compile_model(example).model
-        assert model is not None
+        compiled = compile_model(example).compiled
+        assert compiled is not None
+        model = compiled.model
         used.update("pattern-ref" for c in model.commands for f in c.fields if f.pattern)
         used.update("auto-fill" for c in model.commands for f in c.fields if f.auto_fill)
         used.update("default" for c in model.commands for f in c.fields if f.has_default)
@@ -44,27 +51,29 @@ def test_examples_cover_every_construct() -> None:
             if agg.backup_interval_days:
                 used.add("backups")
             for event in agg.events:
-                used.update(f"op:{op.op}" for op in event.ops)
-                if event.code:
+                if isinstance(event.handler, ir.HandlerCode):
                     used.add("handler-code")
+                else:
+                    used.update(f"op:{OPS[type(op)]}" for op in event.handler)
             for flow in agg.flows:
                 if flow.create:
                     used.add("create")
                 if len(flow.triggers) and any(t.source_kind == "event" for t in flow.triggers):
                     used.add("domain-event-trigger")
                 for t in flow.triggers:
-                    used.add("key-field" if t.key_field else "key-expression")
+                    used.add("key-field" if isinstance(t.key, ir.KeyField) else "key-expression")
                     if t.idempotency_key:
                         used.add("idempotency")
-                kinds = [p.kind for p in flow.processors]
+                kinds = [KINDS[type(p)] for p in flow.processors]
                 used.update(f"processor:{k}" for k in kinds)
                 if "validator" in kinds and "emit-event" in kinds:
                     if kinds.index("validator") < kinds.index("emit-event"):
                         used.add("validator-before-emit")
                     if len(kinds) - 1 - kinds[::-1].index("validator") > kinds.index("emit-event"):
                         used.add("validator-after-emit")
-                used.update("code-lib" for p in flow.processors if p.kind == "code" and p.module)
-                used.update("code-inline" for p in flow.processors if p.kind == "code" and p.inline)
+                used.update("code-lib" for p in flow.processors if isinstance(p, ir.LibCall))
+                used.update("code-inline" for p in flow.processors
+                            if isinstance(p, ir.InlineCode))
                 for case in flow.test_cases:
                     used.add("test:error" if case.expected_error else "test:events")
                     if case.state is not None:

@@ -13,8 +13,9 @@ from draftsman_gen.pipeline import compile_model
 
 
 def expected_test_count(model_dir: Path) -> int:
-    model = compile_model(model_dir).model
-    assert model is not None
+    compiled = compile_model(model_dir).compiled
+    assert compiled is not None
+    model = compiled.model
     cases = [c for a in model.aggregates for f in a.flows for c in f.test_cases]
     return len(cases) + sum(1 for c in cases if c.expected_error is None)
 

@@ -1,0 +1,83 @@
+"""Every diagnostic code and what it means: the documentation's table is generated from here.
+
+A code is a promise to users (CI scripts match on them), so codes are never renumbered or
+reused; `python -m draftsman_gen.codes` prints the table docs/model-language.md holds.
+"""
+
+from __future__ import annotations
+
+CODES: dict[str, str] = {
+    "DG101": (
+        "file cannot be read: not UTF-8, binary, too large (1 MB) or expands to too many values"
+    ),
+    "DG102": "invalid YAML (syntax, nesting too deep)",
+    "DG103": "duplicate key, or a key that is not a plain string",
+    "DG104": "empty file, or a file whose top level is not a mapping",
+    "DG105": "YAML file outside the model layout",
+    "DG106": "missing draftsman.yaml",
+    "DG201": "missing required key",
+    "DG202": "unknown key (lists the keys allowed there)",
+    "DG203": "wrong type of value",
+    "DG204": (
+        "invalid value (not one of the allowed values, out of range, empty, two processor kinds in one item)"
+    ),
+    "DG301": "name breaks the naming rules",
+    "DG302": "invalid pip requirement in `dependencies`",
+    "DG303": "duplicate name",
+    "DG304": (
+        "pattern outside the supported (linear-time) syntax, or patterns include each other in a cycle"
+    ),
+    "DG305": "unknown pattern",
+    "DG306": (
+        "field definition problem (ObjectList nesting, `fields` on a scalar, pattern or auto-fill on a non-String)"
+    ),
+    "DG307": (
+        "default value of the wrong type (or a number that is not finite) or not matching its pattern"
+    ),
+    "DG308": "events or flows in a folder without root.yaml",
+    "DG309": (
+        "reserved name: a name the generated code uses itself (a module, an import, a builtin), a Python keyword, or a package name that is taken"
+    ),
+    "DG310": (
+        "two model names become the same Python name (a module, class, function or test file)"
+    ),
+    "DG311": "Python in an expression, code or lib module does not parse",
+    "DG312": "a name or attribute starting with `_` in an expression",
+    "DG313": "unknown name in an expression",
+    "DG314": "business key is not a field",
+    "DG315": "business key or key field is not a String",
+    "DG316": "unknown field of a command or event",
+    "DG317": "unknown document field",
+    "DG318": "handler operation does not fit the field types",
+    "DG319": "`flow.x` is not a flow variable",
+    "DG320": "flow without emit-event",
+    "DG321": "unknown trigger source, or an event of the flow's own aggregate",
+    "DG322": (
+        "trigger key problem (`key-field` and `key-expression` both or neither; TTL without key)"
+    ),
+    "DG323": "key expression called with the wrong number of arguments",
+    "DG324": "bad placeholder in a validator message",
+    "DG325": "emit-event of an unknown event or of another aggregate's event",
+    "DG326": "emit-event leaves an event field unmapped",
+    "DG327": "code processor without `inline` or `file` + `handler`",
+    "DG328": "lib module or function not found, or the function does not take one parameter",
+    "DG329": "emit-event value whose type is certain and does not fit the event field",
+    "DG330": "test case trigger-event does not trigger the flow",
+    "DG331": "test case expects an event the flow never emits",
+    "DG332": "test case expects nothing, or both an error and events",
+    "DG333": (
+        "test case value of the wrong type (or a number that is not finite), unknown or missing field"
+    ),
+    "DG334": (
+        "a construct outside the expression grammar (lambda, `:=`, an unlisted call or method, an attribute the model does not declare, `**` with a non-literal exponent, bytes, bit operators)"
+    ),
+}
+
+
+def markdown_table() -> str:
+    rows = "".join(f"| {code} | {meaning} |\n" for code, meaning in CODES.items())
+    return "| code | meaning |\n|---|---|\n" + rows
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
