@@ -118,6 +118,10 @@ def model_files(root: Path) -> list[str]:
 
 def load_workspace(root: Path, diags: Diagnostics) -> Workspace:
     ws = Workspace(root=root)
+    if not (root / PROJECT_FILE).is_file():
+        # Most likely the wrong folder: say so, instead of calling every file out of place.
+        diags.error(Location(PROJECT_FILE), "DG106", _missing_project(root))
+        return ws
     seen_project = False
     for rel in model_files(root):
         suffix = Path(rel).suffix
@@ -145,6 +149,21 @@ def load_workspace(root: Path, diags: Diagnostics) -> Workspace:
     if not seen_project:
         diags.error(Location(PROJECT_FILE), "DG106", "missing project file draftsman.yaml")
     return ws
+
+
+def _missing_project(root: Path) -> str:
+    message = ("missing project file draftsman.yaml: this folder is not a model folder (one "
+               "holds draftsman.yaml, commands/, domain/ ...)")
+    for pattern in ("*/draftsman.yaml", "*/*/draftsman.yaml"):
+        found = sorted(p.parent for p in root.glob(pattern) if not p.parent.name.startswith("."))
+        if found:
+            near = found[0].relative_to(root).as_posix()
+            return message + f"; {near}/ holds one: did you mean that folder?"
+    for parent in list(root.resolve().parents)[:3]:
+        if (parent / PROJECT_FILE).is_file():
+            up = os.path.relpath(parent, root.resolve())
+            return message + f"; {up} holds one: did you mean that folder?"
+    return message
 
 
 def _read_text(path: Path, source: SourceFile, diags: Diagnostics) -> str | None:

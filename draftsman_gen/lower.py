@@ -27,21 +27,34 @@ from draftsman_gen.naming import snake
 
 VENDOR = "_vendor"  # <package>/_vendor/draftsman_runtime holds a vendored runtime
 
-# What the generated code defines or imports itself, per namespace.
-PACKAGE_ENTRIES = ("__init__", "__main__", "commands", "expressions", "registry", "lib", VENDOR,
-                   "require", "service", "REGISTRY")  # modules, and the names __init__ binds
+# What the generated code defines or imports itself, per namespace, and what each name is.
+def _taken(description: str, *names: str) -> dict[str, str]:
+    return dict.fromkeys(names, description)
+
+
+MODULE = "a module of the generated package"
+IMPORT = "a name the generated module imports"
+OWN = "a name the generated module defines"
+BUILTIN = "a builtin that expressions call"
+FUTURE = _taken("bound by `from __future__ import annotations`", "annotations")
+PACKAGE_ENTRIES = {**_taken(MODULE, "__init__", "__main__", "commands", "expressions",
+                            "registry", "lib", VENDOR),
+                   **_taken("a name the package's __init__.py defines", "require", "service",
+                            "REGISTRY")}
 RESERVED_PACKAGES = frozenset({"tests", "draftsman_runtime", "draftsman_gen"})
-FUTURE = ("annotations",)  # `from __future__ import annotations` binds it in every module
-DOCUMENT_NAMES = (*FUTURE, "dataclass", "field", "Any", "ClassVar", "Entities", "FieldSpec",
-                  "BUSINESS_KEY", "FINGERPRINT", "new_document", "set_key")
-EVENTS_NAMES = (*FUTURE, "dataclass", "field", "Any", "ClassVar", "FieldSpec")
-HANDLERS_NAMES = (*FUTURE, "Any", "FunctionalError", "replay")
+DOCUMENT_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "field", "Any", "ClassVar", "Entities",
+                                     "FieldSpec"),
+                  **_taken(OWN, "BUSINESS_KEY", "FINGERPRINT", "new_document", "set_key")}
+EVENTS_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "field", "Any", "ClassVar", "FieldSpec")}
+HANDLERS_NAMES = {**FUTURE, **_taken(IMPORT, "Any", "FunctionalError"), **_taken(OWN, "replay")}
 # Flows and key expressions call builtins: a flow function `len` would hide the builtin.
-FLOWS_NAMES = (*FUTURE, "dataclass", "field", "Any", "FunctionalError", "check_event",
-               "idempotency_key", "isinstance", *sorted(BUILTINS))
-EXPRESSIONS_NAMES = (*FUTURE, "Any", *sorted(BUILTINS))
-COMMANDS_NAMES = (*FUTURE, "dataclass", "Any", "payload", "Pattern")
-TEST_NAMES = (*FUTURE, "Flow", "FlowCase", "REGISTRY", "FLOW")
+FLOWS_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "field", "Any", "FunctionalError",
+                                  "check_event", "idempotency_key"),
+               **_taken(BUILTIN, "isinstance", *sorted(BUILTINS))}
+EXPRESSIONS_NAMES = {**FUTURE, **_taken(IMPORT, "Any"), **_taken(BUILTIN, *sorted(BUILTINS))}
+COMMANDS_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "Any", "payload", "Pattern")}
+TEST_NAMES = {**FUTURE, **_taken(IMPORT, "Flow", "FlowCase", "REGISTRY"), **_taken(OWN, "FLOW")}
+TEST_FOLDER = _taken("the test package's __init__.py", "__init__.py")
 
 
 @dataclass(frozen=True)
@@ -153,10 +166,12 @@ def _flow_names(module: str, flow: ir.Flow) -> FlowNames:
 class _Namespace:
     """One folder or module of the generated code: each name in it once."""
 
-    def __init__(self, where: str, report: _Report, fixed: tuple[str, ...] = ()) -> None:
+    def __init__(self, where: str, report: _Report, fixed: Mapping[str, str]) -> None:
         self.where = where
         self.report = report
-        self.entries: dict[str, tuple[str, ir.Loc | None]] = {name: ("", None) for name in fixed}
+        # name -> (what gives it, where that is defined); None: the generated code's own
+        self.entries: dict[str, tuple[str, ir.Loc | None]] = {
+            name: (description, None) for name, description in fixed.items()}
 
     def add(self, name: str, what: str, loc: ir.Loc) -> bool:
         """Enter `name`, which `what` (a model element, defined at `loc`) gives; False when
@@ -170,8 +185,8 @@ class _Namespace:
             return True
         other, other_loc = self.entries[name]
         if other_loc is None:
-            self.report(loc, name, "DG309", f"{what} would be '{name}' in {self.where}, a name "
-                        "the generated code uses itself; choose another name")
+            self.report(loc, name, "DG309", f"{what} would be '{name}' in {self.where}, which "
+                        f"is {other}; choose another name")
             return False
         if other != what:
             self.report(loc, other_loc, "DG310", f"{what} and {other} ({other_loc}) both become "
@@ -202,7 +217,7 @@ def _check(model: ir.Model, names: Names, diags: Diagnostics) -> None:
                "Python's standard library, the runtime or the tests folder); set another "
                "'package' in draftsman.yaml")
     package = _Namespace(f"the package folder {pkg}/", report, PACKAGE_ENTRIES)
-    tests = _Namespace("the tests/ folder", report, ("__init__",))
+    tests = _Namespace("the tests/ folder", report, TEST_FOLDER)
     commands = _Namespace(f"{pkg}/commands.py", report, COMMANDS_NAMES)
     expressions = _Namespace(f"{pkg}/expressions.py", report, EXPRESSIONS_NAMES)
     for pattern in model.patterns:
@@ -223,7 +238,7 @@ def _check(model: ir.Model, names: Names, diags: Diagnostics) -> None:
             if flow.name in clashed:
                 continue  # its other names derive from the one that clashed: one message
             fn = names.flow(agg, flow)
-            tests.add(fn.test_path.removeprefix("tests/").removesuffix(".py"),
+            tests.add(fn.test_path.removeprefix("tests/"),
                       f"the tests of flow {agg.name}.{flow.name}", flow.loc)
             module = _Namespace(fn.test_path, report, TEST_NAMES)
             for case in flow.test_cases:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import lru_cache
 from typing import Any
@@ -57,11 +58,50 @@ def validate_schemas(ws: Workspace, diags: Diagnostics) -> set[str]:
         if source.kind == "lib":
             continue
         errors = list(validators[source.kind].iter_errors(source.data))
+        # One message for a mis-indented processor, instead of one per key it left behind.
+        misplaced = _under_indented(source) if errors else {}
+        for path, message in misplaced.items():
+            diags.error(source.loc(path, key=True), "DG203", message)
         for error in errors:
-            _report(source, error, diags)
+            if not any(tuple(error.absolute_path)[:2] == path[:2] for path in misplaced):
+                _report(source, error, diags)
         if errors:
             failed.add(source.rel)
     return failed
+
+
+PROCESSOR_KINDS = ("emit-event", "validator", "set-variable", "code", "update-key")
+
+
+def _under_indented(source: SourceFile) -> dict[tuple[str | int, ...], str]:
+    """Processors written `- emit-event:` with their keys at its own level, not under it."""
+    found: dict[tuple[str | int, ...], str] = {}
+    processors = source.data.get("processors") if source.kind == "behavior-flow" else None
+    if not isinstance(processors, list):
+        return found
+    for i, item in enumerate(processors):
+        if not isinstance(item, dict) or len(item) < 2:
+            continue
+        empty = [k for k in item if k in PROCESSOR_KINDS and item[k] is None]
+        others = [str(k) for k in item if k not in PROCESSOR_KINDS]
+        if len(empty) == 1 and others:
+            found[("processors", i, empty[0])] = (
+                f"'{empty[0]}' is empty and {', '.join(repr(k) for k in others)} sit beside it: "
+                f"indent them under '{empty[0]}', two spaces further than it")
+    return found
+
+
+def _close(value: object, options: list[object]) -> str:
+    """"; did you mean 'Int'?" for 'Integer', 'int' or 'Intt'."""
+    if not isinstance(value, str):
+        return ""
+    names = [str(o) for o in options]
+    lowered = value.lower()
+    close = [n for n in names if n.lower() == lowered]
+    close = close or [n for n in names
+                      if lowered.startswith(n.lower()) or n.lower().startswith(lowered)]
+    close = close or difflib.get_close_matches(value, names, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _type_name(value: object) -> str:
@@ -124,7 +164,9 @@ def _report(source: SourceFile, error: ValidationError, diags: Diagnostics) -> N
     if validator == "enum":
         options = ", ".join(str(v) for v in value)
         diags.error(
-            source.loc(path), "DG204", f"{where}: {json.dumps(instance)} is not one of: {options}"
+            source.loc(path),
+            "DG204",
+            f"{where}: {json.dumps(instance)} is not one of: {options}{_close(instance, value)}",
         )
         return
     if validator in ("minProperties", "maxProperties") and isinstance(instance, dict):
