@@ -211,6 +211,8 @@ def black_print(tree: ast.expr) -> str | None:
             return None
         if isinstance(node, ast.Constant) and isinstance(node.value, bytes | complex):
             return None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Constant):
+            return None  # black writes (2.5).real
     text = ast.unparse(tree)
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import ROOT, update_golden
-from helpers import invoke, package_of, passed_count, run_in
+from helpers import build, invoke, package_of, passed_count, run_in
 
 from draftsman_gen.pipeline import compile_model
 
@@ -110,4 +110,15 @@ def test_corpus_output_is_what_black_writes() -> None:
     black = subprocess.run([sys.executable, "-m", "black", "--check", "--quiet",
                             "--config", str(BUILDS[0] / "expected" / "pyproject.toml"), *folders],
                            capture_output=True, text=True, check=False)
+    assert black.returncode == 0, black.stderr
+
+
+def test_synthetic_model_output_is_what_black_writes(tmp_path: Path) -> None:
+    """The benchmark's synthetic model (names of other lengths than the corpus's)."""
+    model, out = tmp_path / "model", tmp_path / "out"
+    subprocess.run([sys.executable, str(ROOT / "bench" / "synthetic.py"), "3", str(model)],
+                   check=True, capture_output=True)
+    assert build(model, out).exit_code == 0
+    black = subprocess.run([sys.executable, "-m", "black", "--check", "--quiet", str(out)],
+                           capture_output=True, text=True, check=False, cwd=out)
     assert black.returncode == 0, black.stderr
