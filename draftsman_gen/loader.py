@@ -6,6 +6,7 @@ spot in the model. Nothing here raises to the caller: problems become diagnostic
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterator
@@ -48,11 +49,11 @@ class SourceFile:
                 return Location(self.rel, line, col)
         return Location(self.rel, 1, 1)
 
-    @property
+    @functools.cached_property
     def stem(self) -> str:
         return Path(self.rel).stem
 
-    @property
+    @functools.cached_property
     def parts(self) -> tuple[str, ...]:
         return Path(self.rel).parts
 
@@ -253,6 +254,8 @@ def _parse_yaml(source: SourceFile, text: str, diags: Diagnostics) -> bool:
 
 def _scalar(node: yaml.Node, source: SourceFile) -> Any:
     tag = str(node.tag)
+    if tag == YAML_TAG + "str":
+        return str(node.value)  # most scalars: no constructor needed
     if not tag.startswith(YAML_TAG):
         raise _BadScalar(_mark(source, node), f"unknown tag {tag!r}; model files hold plain "
                          "YAML values")

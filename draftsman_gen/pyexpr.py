@@ -8,6 +8,7 @@ names starting with an underscore are refused, which closes the usual `().__clas
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import re
 import textwrap
@@ -37,7 +38,10 @@ class Analysis:
     names: list[tuple[str, int]] = field(default_factory=list)  # free names, with line
 
 
+@functools.lru_cache(maxsize=4096)
 def analyze_expression(source: str) -> Analysis:
+    """Parse an expression and find what it references. Cached (models repeat expressions
+    such as `flow.amount > 0`); callers treat the result as read-only."""
     result = Analysis()
     try:
         tree = ast.parse(source.strip(), mode="eval")

@@ -44,10 +44,38 @@ def _validators() -> dict[str, Draft202012Validator]:
         (name, Resource.from_contents(body)) for name, body in contents.items()
     )
     return {
-        name.removesuffix(".schema.json"): Draft202012Validator(body, registry=registry)
+        name.removesuffix(".schema.json"): Draft202012Validator(
+            _inline_refs(body, name, contents, ()), registry=registry
+        )
         for name, body in contents.items()
         if name != "common.schema.json"
     }
+
+
+def _inline_refs(node: Any, doc: str, contents: dict[str, Any],
+                 stack: tuple[str, ...]) -> Any:
+    """A copy of a schema with each `$ref` replaced by what it points at, so validation does
+    not look references up (a third of its time); a reference back into itself stays a
+    reference, made absolute. Same meaning, same error messages."""
+    if isinstance(node, list):
+        return [_inline_refs(item, doc, contents, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if not isinstance(ref, str):
+        return {key: _inline_refs(value, doc, contents, stack) for key, value in node.items()}
+    target_doc, _, pointer = ref.partition("#")
+    target_doc = target_doc or doc
+    absolute = f"{target_doc}#{pointer}"
+    siblings = {key: _inline_refs(value, doc, contents, stack)
+                for key, value in node.items() if key != "$ref"}
+    if absolute in stack:
+        return {"$ref": absolute, **siblings}
+    target: Any = contents[target_doc]
+    for part in pointer.strip("/").split("/") if pointer.strip("/") else []:
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    inlined = _inline_refs(target, target_doc, contents, (*stack, absolute))
+    return {"allOf": [inlined], **siblings} if siblings else inlined
 
 
 def validate_schemas(ws: Workspace, diags: Diagnostics) -> set[str]:

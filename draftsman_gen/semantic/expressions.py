@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,12 +24,17 @@ def check_expression(sink: Sink, source: SourceFile, path: P, text: Any,
     if analysis.error:
         sink.err(snippet_loc(source, path, analysis.error_line), "DG311", analysis.error)
         return None
-    violations = grammar.check(ast.parse(analysis.text, mode="eval"), scope)
+    violations = _violations(analysis.text, scope)
     for v in violations:
         known = scope.roots | scope.functions | grammar.BUILTINS
         more = hint(v.name, known) if v.name else ""
         sink.err(snippet_loc(source, path, v.line), v.code, v.message + more)
     return None if violations else analysis
+
+
+@functools.lru_cache(maxsize=4096)
+def _violations(text: str, scope: Scope) -> list[grammar.Violation]:
+    return grammar.check(ast.parse(text, mode="eval"), scope)
 
 
 def check_key_expressions(sink: Sink, ws: Workspace) -> dict[str, ir.KeyExpression]:
