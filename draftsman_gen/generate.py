@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from draftsman_gen.format import Formatter
 from draftsman_gen.pipeline import Compiled
 from draftsman_gen.plan import plan
@@ -14,7 +16,10 @@ def generate(compiled: Compiled, model_label: str, formatter: Formatter,
     files: dict[str, str] = {}
     python: dict[str, str] = {}
     in_layout: set[str] = set()
-    for output in plan(compiled.model, compiled.names, model_label, vendor_runtime):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)  # re-parsed model snippets
+        outputs = plan(compiled.model, compiled.names, model_label, vendor_runtime)
+    for output in outputs:
         text = render(output)
         (python if output.python else files)[output.path] = text
         if output.python and output.black_layout:

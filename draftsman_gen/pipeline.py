@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,14 @@ class FrontEndResult:
 
 
 def compile_model(root: Path) -> FrontEndResult:
+    with warnings.catch_warnings():
+        # Python snippets in the model are parsed, not run: a SyntaxWarning such as "invalid
+        # escape sequence" from parsing one is no message for the user's terminal.
+        warnings.simplefilter("ignore", SyntaxWarning)
+        return _compile(root)
+
+
+def _compile(root: Path) -> FrontEndResult:
     diags = Diagnostics()
     ws = load_workspace(root, diags)
     broken = validate_schemas(ws, diags)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import os
+import warnings
 
 import black
 import pytest
@@ -65,10 +66,12 @@ def expressions() -> st.SearchStrategy[str]:
 
 
 def parses(text: str) -> bool:
-    try:
-        ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError):
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SyntaxWarning)  # `1in x`: not something people write
+        try:
+            ast.parse(text, mode="eval")
+        except (SyntaxError, SyntaxWarning, ValueError):
+            return False
     return True
 
 
