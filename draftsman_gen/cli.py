@@ -1,5 +1,7 @@
-"""The command line. Only click is imported here so that `--help` answers at once; each verb
-lives in its own module (cmd_<verb>.py) and is imported when it runs."""
+"""The command line: its verbs, options and exit codes.
+
+Only click is imported here so that `--help` answers at once; each verb lives in its own
+module (cmd_<verb>.py) and is imported when it runs."""
 
 from __future__ import annotations
 

@@ -1,16 +1,18 @@
-"""Python literals, and the few statements whose line breaks depend on their width, written the
-way black writes them, so that black has nothing left to do with most generated files.
+"""Literals, width-dependent statements and model expressions, written as black writes them.
 
 Templates own the shape of the code; where a statement's layout depends on how long its
 values are (a test case's input, a long import, a union of many events), they call these.
-Every function here is held to black by a property test (tests/test_layout.py): whatever the
-values, black leaves the output unchanged. A line that black could not shorten either (one
+Every function here is held to black by property tests (tests/test_layout.py,
+tests/test_black_print.py): whatever the values, black leaves the output unchanged. A line that black could not shorten either (one
 long string) is left long, as black leaves it; the format stage then runs black on the file.
 """
 
 from __future__ import annotations
 
+import ast
+import io
 import math
+import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -162,3 +164,77 @@ def _value_lines(pad: str, prefix: str, value: Any, suffix: str) -> list[str]:
         lines += _value_lines(inner, "", item, comma)
     lines.append(f"{pad}{closing}{suffix}")
     return lines
+
+
+# -- model expressions and messages ------------------------------------------------------------
+def fstring(body: str, has_placeholders: bool) -> str:
+    """A string literal for a body built by `message_template`: an f-string when it has
+    placeholders, else a plain string (with the `{{`/`}}` escapes undone)."""
+    if has_placeholders:
+        return string_literal(body, "f")
+    return string_literal(body.replace("{{", "{").replace("}}", "}"))
+
+
+def negate(expression: str) -> str:
+    """`not (expression)`, written the way a person would: `not x` becomes `x`."""
+    tree = ast.parse(expression, mode="eval").body
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
+        return black_print(tree.operand) or ast.unparse(tree.operand)
+    return f"not ({expression})"
+
+
+# -- black's spelling of an expression -----------------------------------------------------------
+# Nodes whose black spelling differs from ast.unparse's in ways not fixed up below: `x**2`
+# hugs its operands, complex slices get spaces around `:`, f-strings have their own rules.
+_NOT_CANONICAL = (ast.JoinedStr, ast.FormattedValue, ast.Lambda, ast.NamedExpr, ast.Starred,
+                  ast.Await, ast.Yield, ast.YieldFrom)  # fmt: skip
+
+
+def black_print(tree: ast.expr) -> str | None:
+    """An expression as black writes it on one line, or None when that is not certain."""
+    for node in ast.walk(tree):
+        if isinstance(node, _NOT_CANONICAL):
+            return None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return None
+        if isinstance(node, ast.Slice) and not all(
+            bound is None or isinstance(bound, ast.Name)
+            or (isinstance(bound, ast.Constant) and isinstance(bound.value, int)
+                and not isinstance(bound.value, bool) and bound.value >= 0)
+            for bound in (node.lower, node.upper, node.step)
+        ):
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, bytes | complex):
+            return None
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Constant):
+            return None  # black writes (2.5).real
+    text = ast.unparse(tree)
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    out = []
+    pos = 0
+    for token in tokens:
+        if token.type not in (tokenize.STRING, tokenize.NUMBER) or token.start[0] != 1:
+            continue
+        start, end = token.start[1], token.end[1]
+        out.append(text[pos:start])
+        if token.type == tokenize.STRING:
+            if not token.string[0] in "'\"":
+                return None  # a prefixed string (bytes, raw): left to black
+            out.append(string_literal(ast.literal_eval(token.string)))
+        else:
+            out.append(token.string.replace("e+", "e"))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def black_canonical(expression: str) -> bool:
+    """Whether black leaves `expression` exactly as it is written (on a line that fits)."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    return black_print(tree.body) == expression

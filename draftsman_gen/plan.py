@@ -16,9 +16,8 @@ from typing import Literal, assert_never
 
 from draftsman_gen import __version__, ir
 from draftsman_gen import contexts as cx
-from draftsman_gen.layout import py
+from draftsman_gen.layout import black_canonical, fstring, negate, py
 from draftsman_gen.lower import VENDOR, Names, TriggerNames, called_names, flow_expressions
-from draftsman_gen.pyexpr import black_canonical, fstring, negate
 from draftsman_gen.vendor import RuntimeFacts, runtime_facts, runtime_files
 
 Context = object  # one of the classes in contexts.py

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from draftsman_gen.pyexpr import black_canonical, black_print, negate
+from draftsman_gen.layout import black_canonical, black_print, negate
 
 MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 EXAMPLES = int(os.environ.get("BLACK_PRINT_EXAMPLES", "300"))
