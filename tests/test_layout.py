@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from draftsman_gen.format import may_skip_black
-from draftsman_gen.layout import Code, assign, call, import_from, py, string_literal, union
+from draftsman_gen.layout import (
+    Code,
+    assign,
+    call,
+    import_from,
+    py,
+    signature,
+    string_literal,
+    union,
+)
 
 MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 EXAMPLES = int(os.environ.get("LAYOUT_EXAMPLES", "300"))
@@ -73,9 +82,10 @@ def test_calls_are_black_stable(head: str, args: list[object]) -> None:
 
 
 @SETTINGS
-@given(module=st.from_regex(r"[a-z_]{1,30}(\.[a-z_]{1,20}){0,3}", fullmatch=True),
-       imported=st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,40}", fullmatch=True),
-                         min_size=1, max_size=12, unique=True))
+@given(module=st.from_regex(r"[a-z_]{1,30}(\.[a-z_]{1,20}){0,3}", fullmatch=True).filter(
+           lambda m: not any(keyword.iskeyword(part) for part in m.split("."))),
+       imported=st.lists(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,40}", fullmatch=True).filter(
+           lambda name: not keyword.iskeyword(name)), min_size=1, max_size=12, unique=True))
 def test_imports_are_black_stable(module: str, imported: list[str]) -> None:
     black_keeps(import_from(module, imported) + "\n")
 
@@ -105,3 +115,14 @@ def test_float_literals_are_what_black_writes(value: float) -> None:
 def test_non_finite_floats_have_no_literal() -> None:
     with pytest.raises(ValueError):
         py(float("inf"))
+
+
+@SETTINGS
+@given(name=names, params=st.lists(st.tuples(names, st.from_regex(r"[A-Z][A-Za-z0-9]{0,40}",
+                                                                  fullmatch=True)),
+                                   min_size=1, max_size=4, unique_by=lambda p: p[0]),
+       returns=st.from_regex(r"[A-Z][A-Za-z0-9]{0,40}", fullmatch=True))
+def test_signatures_are_black_stable(name: str, params: list[tuple[str, str]],
+                                     returns: str) -> None:
+    code = signature(0, name, [f"{p}: {t}" for p, t in params], returns)
+    black_keeps(code + '\n    """Doc."""\n')
