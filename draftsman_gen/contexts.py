@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from draftsman_gen.ir import FieldType
+from draftsman_gen.ir import FieldType, ScalarType
 
 
 @dataclass(frozen=True)
@@ -251,14 +251,14 @@ class Import:
 @dataclass(frozen=True)
 class Variable:
     name: str
-    annotation: str  # a Python type name: str, int, float, bool, list[str], Any
-    default: str
+    type: ScalarType | None  # None: of a type only code knows (Any)
 
 
 @dataclass(frozen=True)
 class Mapping:
     target: str
-    value: str  # an expression over `event`
+    source: str  # a field of the trigger source, or ""
+    expression: str  # else an expression over `event`
 
 
 @dataclass(frozen=True)
@@ -268,8 +268,8 @@ class Trigger:
     key_function: str
     start_function: str
     idempotency_function: str
-    key: str  # an expression over `event`
-    key_kind: str
+    key_field: str  # the business key is this field of the source, or ""
+    key_expression: str  # else this expression over `event`
     idempotency: tuple[str, ...]  # the fields of its idempotency key
     mappings: tuple[Mapping, ...]
 
@@ -310,8 +310,8 @@ class SetStep:
 @dataclass(frozen=True)
 class CodeStep:
     where: str
-    label: str  # "" for inline code, " lib/<module>.py:<function>" for a lib call
-    call: str
+    module: str  # a lib module, or "" for inline code
+    function: str  # the lib function, or the inline code's function
     kind: Literal["code"] = "code"
 
 
@@ -375,16 +375,24 @@ class RegistryTrigger:
     where: str
     source: str
     source_literal: str
+    events_module: str  # the alias of the events module of a domain event source; "" for a command
     aggregate: str  # constant
     flow_literal: str
     model_file_literal: str
     create: bool
-    parse: str
-    key: str
+    flows_module: str  # the alias of the flows module
+    key: str  # function names in it
     start: str
     run: str
     idempotency: str  # "" without an idempotency key
     idempotency_ttl: int
+
+
+@dataclass(frozen=True)
+class AliasImport:
+    module: str
+    name: str
+    alias: str  # "" for none
 
 
 @dataclass(frozen=True)
@@ -398,7 +406,7 @@ class Registry:
     header: str
     base: Base
     runtime_imports: tuple[Import, ...]
-    package_imports: tuple[str, ...]  # `from pkg.x import part as x_part` lines
+    package_imports: tuple[AliasImport, ...]
     literals: dict[str, str]  # package, project, env_prefix, generator
     aggregates: tuple[RegistryAggregate, ...]
     commands: tuple[RegistryCommand, ...]

@@ -324,10 +324,6 @@ def _indented(code: str) -> str:
 
 
 # -- flows -----------------------------------------------------------------------------------
-PY_VARIABLES = {"String": ("str", '""'), "Int": ("int", "0"), "Float": ("float", "0.0"),
-                "Boolean": ("bool", "False"), "StringList": ("list[str]", "field(default_factory=list)")}
-
-
 class _Imports:
     """The names a module imports, by module."""
 
@@ -370,7 +366,7 @@ def _flows(model: ir.Model, names: Names, agg: ir.Aggregate, agg_ctx: cx.Aggrega
     context = cx.Flows(
         header=header(f"{folder}/behavior-flows"), base=base, aggregate=agg_ctx,
         flows=tuple(flows),
-        needs_any=any(v.annotation == "Any" for f in flows for v in f.variables),
+        needs_any=any(v.type is None for f in flows for v in f.variables),
         runtime_imports=runtime_imports, package_imports=package_imports)
     in_layout = (all(black_canonical(text) for text in expressions)
                  and not any(isinstance(p, ir.InlineCode) for f in agg.flows
@@ -384,10 +380,7 @@ def _flow(model: ir.Model, names: Names, agg: ir.Aggregate, flow: ir.Flow, impor
     fn = names.flow(agg, flow)
     commands = {c.name for c in model.commands}
     owners = {e.name: a for a in model.aggregates for e in a.events}
-    variables = []
-    for var in flow.variables:
-        annotation, default = PY_VARIABLES[var.type] if var.type else ("Any", "None")
-        variables.append(cx.Variable(var.name, annotation, default))
+    variables = [cx.Variable(var.name, var.type) for var in flow.variables]
     triggers = []
     for trig in flow.triggers:
         if trig.source in commands:
@@ -415,24 +408,25 @@ def _flow(model: ir.Model, names: Names, agg: ir.Aggregate, flow: ir.Flow, impor
 def _trigger(trig: ir.Trigger, tn: TriggerNames) -> cx.Trigger:
     match trig.key:
         case ir.KeyField(field=field):
-            key, key_kind = f"event.{field}", f"key-field {field}"
+            key_field, key_expression = field, ""
         case ir.KeyByExpression(expression=expression):
-            key, key_kind = f"str({expression})", "key-expression"
+            key_field, key_expression = "", expression
         case _:
             assert_never(trig.key)
     mappings = []
     for m in trig.mappings:
         match m:
             case ir.MapField(target=target, source=source):
-                mappings.append(cx.Mapping(target, f"event.{source}"))
+                mappings.append(cx.Mapping(target, source, ""))
             case ir.MapExpression(target=target, expression=expression):
-                mappings.append(cx.Mapping(target, expression))
+                mappings.append(cx.Mapping(target, "", expression))
             case _:
                 assert_never(m)
     return cx.Trigger(
         source=trig.source, where=where(trig.loc), key_function=tn.key,
-        start_function=tn.start, idempotency_function=tn.idempotency, key=key,
-        key_kind=key_kind, idempotency=trig.idempotency_key, mappings=tuple(mappings))
+        start_function=tn.start, idempotency_function=tn.idempotency, key_field=key_field,
+        key_expression=key_expression, idempotency=trig.idempotency_key,
+        mappings=tuple(mappings))
 
 
 def _step(names: Names, agg: ir.Aggregate, proc: ir.Processor, imports: _Imports,
@@ -468,8 +462,7 @@ def _step(names: Names, agg: ir.Aggregate, proc: ir.Processor, imports: _Imports
             return cx.CodeStep(loc, "", "")  # the caller names its function
         case ir.LibCall():
             imports.need(f"{pkg}.lib", proc.module)
-            return cx.CodeStep(loc, f" lib/{proc.module}.py:{proc.function}",
-                               f"{proc.module}.{proc.function}")
+            return cx.CodeStep(loc, proc.module, proc.function)
         case ir.UpdateKey():
             return cx.UpdateKeyStep(loc, proc.expression)
         case _:
@@ -481,7 +474,7 @@ def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Regi
     pkg = names.package
     commands = {c.name for c in model.commands}
     owners = {e.name: a for a in model.aggregates for e in a.events}
-    lines = [f"from {pkg} import commands"] if commands else []
+    imports = [cx.AliasImport(pkg, "commands", "")] if commands else []
     subscribed = {t.source for a in model.aggregates for f in a.flows for t in f.triggers
                   if t.source in owners}
     event_sources = {owners[name].name for name in subscribed}
@@ -489,15 +482,15 @@ def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Regi
         module = names.aggregates[agg.name].module
         parts = ["document", "handlers"] + (["flows"] if agg.flows else [])
         parts += ["events"] if agg.name in event_sources else []
-        for part in sorted(parts):
-            lines.append(f"from {pkg}.{module} import {part} as {module}_{part}")
+        imports += [cx.AliasImport(f"{pkg}.{module}", part, f"{module}_{part}")
+                    for part in sorted(parts)]
     runtime_names = ["AggregateType"] if model.aggregates else []
     runtime_names += ["Registry"] + (["TriggerSpec"] if any(a.flows for a in model.aggregates)
                                      else [])
     runtime = cx.Import(base.runtime, tuple(runtime_names))
     if base.vendored:  # the runtime is part of the package: one block, sorted with the rest
-        lines.append(f"from {base.runtime} import {', '.join(runtime_names)}")
-    lines.sort(key=lambda line: import_order(line.split()[1]))
+        imports.append(cx.AliasImport(base.runtime, ", ".join(runtime_names), ""))
+    imports.sort(key=lambda i: import_order(i.module))
     triggers = []
     for agg in model.aggregates:
         an = names.aggregates[agg.name]
@@ -505,24 +498,22 @@ def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Regi
             fn = names.flow(agg, flow)
             for trig in flow.triggers:
                 tn = fn.triggers[trig.source]
-                prefix = f"{an.module}_flows"
-                if trig.source in commands:
-                    parse = f"commands.{trig.source}.from_payload"
-                else:
-                    source_module = names.aggregates[owners[trig.source].name].module
-                    parse = f"{source_module}_events.{trig.source}.from_dict"
+                events_module = ""
+                if trig.source not in commands:
+                    events_module = names.aggregates[owners[trig.source].name].module + "_events"
                 triggers.append(cx.RegistryTrigger(
                     where=where(trig.loc), source=trig.source, source_literal=py(trig.source),
+                    events_module=events_module,
                     aggregate=an.constant, flow_literal=py(f"{agg.name}.{flow.name}"),
                     model_file_literal=py(f"{base.model_label}/{flow.loc.file}"),
-                    create=flow.create, parse=parse, key=f"{prefix}.{tn.key}",
-                    start=f"{prefix}.{tn.start}", run=f"{prefix}.{fn.function}",
-                    idempotency=f"{prefix}.{tn.idempotency}" if trig.idempotency_key else "",
+                    create=flow.create, flows_module=f"{an.module}_flows", key=tn.key,
+                    start=tn.start, run=fn.function,
+                    idempotency=tn.idempotency if trig.idempotency_key else "",
                     idempotency_ttl=trig.idempotency_ttl))
     return cx.Registry(
         header=top, base=base,
         runtime_imports=() if base.vendored else (runtime,),
-        package_imports=tuple(lines),
+        package_imports=tuple(imports),
         literals={"package": py(model.package), "project": py(model.name),
                   "env_prefix": py(base.env_prefix),
                   "generator": py(f"draftsman-gen {__version__}")},
