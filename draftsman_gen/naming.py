@@ -9,11 +9,9 @@ PASCAL = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 CAMEL = re.compile(r"^[a-z][A-Za-z0-9]*$")
 SNAKE = re.compile(r"^[a-z_][a-z0-9_]*$")
 
-# Names the generated code itself uses inside a flow object or a package.
+# Attributes of every flow object: no flow variable may take them. (Every other generated
+# name is checked where it lives, by lower.py.)
 RESERVED_VARIABLES = frozenset({"entity", "identity", "events"})
-RESERVED_MODULES = frozenset(
-    {"store", "runtime", "commands", "expressions", "registry", "lib", "cli", "main", "tests"}
-)
 
 
 def snake(name: str) -> str:
