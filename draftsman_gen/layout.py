@@ -102,12 +102,13 @@ def call(indent: int, head: str, args: Sequence[Any]) -> str:
 
 def signature(indent: int, name: str, params: Sequence[str], returns: str) -> str:
     """`def name(params) -> returns:`: one line when it fits; else the parameters on one line
-    of their own; else one parameter a line (as black)."""
+    of their own; else one parameter a line (as black). A lone parameter on its own line gets
+    a trailing comma: black adds one when it splits a signature that has no comma."""
     pad = " " * indent
     flat = f"{pad}def {name}({', '.join(params)}) -> {returns}:"
     if _fits(flat) or not params:
         return flat
-    body = pad + INDENT + ", ".join(params)
+    body = pad + INDENT + ", ".join(params) + ("," if len(params) == 1 else "")
     if _fits(body):
         return f"{pad}def {name}(\n{body}\n{pad}) -> {returns}:"
     lines = [f"{pad}def {name}("] + [f"{pad}{INDENT}{p}," for p in params]

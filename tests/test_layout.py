@@ -126,3 +126,11 @@ def test_signatures_are_black_stable(name: str, params: list[tuple[str, str]],
                                      returns: str) -> None:
     code = signature(0, name, [f"{p}: {t}" for p, t in params], returns)
     black_keeps(code + '\n    """Doc."""\n')
+
+
+def test_a_lone_parameter_split_onto_its_own_line_gets_black_s_comma() -> None:
+    # Found by the property above in CI: black adds the comma when a signature has none.
+    param = "a" * 31 + ": " + "A" * 31
+    code = signature(0, "a" * 10, [param], "A" * 16)
+    assert code.splitlines()[1] == f"    {param},"
+    black_keeps(code + '\n    """Doc."""\n')
