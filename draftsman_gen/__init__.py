@@ -1,3 +1,3 @@
 """draftsman-gen: a compiler for event-sourced domain models."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -71,6 +71,10 @@ CODES: dict[str, str] = {
     "DG334": (
         "a construct outside the expression grammar (lambda, `:=`, an unlisted call or method, an attribute the model does not declare, `**` with a non-literal exponent, bytes, bit operators)"
     ),
+    "DG335": (
+        "API authorization problem: `role` without `authorization: role` (or the reverse), "
+        "`user-must-match` naming no top-level String field, or with anonymous access"
+    ),
 }
 
 

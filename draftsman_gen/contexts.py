@@ -411,6 +411,8 @@ class Registry:
     aggregates: tuple[RegistryAggregate, ...]
     commands: tuple[RegistryCommand, ...]
     triggers: tuple[RegistryTrigger, ...]
+    mutations: tuple[RegistryMutation, ...]
+    readers: tuple[RegistryReader, ...]
 
 
 # -- tests -------------------------------------------------------------------------------------
@@ -439,3 +441,72 @@ class Tests:
     aggregate: str  # names, for the Flow(...) literal
     model_file: str
     cases: tuple[Case, ...]
+
+
+# -- the API: registry entries and schema.graphql ------------------------------------------------
+@dataclass(frozen=True)
+class RegistryMutation:
+    namespace: str  # literals
+    name: str
+    command: str
+    mode: str
+    role: str  # "" for none
+    username_fields: tuple[str, ...]
+    user_must_match: str  # "" for none
+
+
+@dataclass(frozen=True)
+class RegistryReader:
+    aggregate: str  # literals
+    mode: str
+    role: str
+    entities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GqlField:
+    name: str
+    type: str  # a GraphQL type reference: String!, [AccountLineItem!]!
+    description: str = ""  # a GraphQL string literal, or ""
+
+
+@dataclass(frozen=True)
+class GqlType:
+    name: str
+    fields: tuple[GqlField, ...]
+    description: str = ""  # a GraphQL string literal, or ""
+
+
+@dataclass(frozen=True)
+class GqlMutation:
+    name: str
+    input_type: str  # "" when the command takes no input from the client
+    description: str  # a GraphQL string literal
+
+
+@dataclass(frozen=True)
+class GqlNamespace:
+    field: str
+    type: str
+    mutations: tuple[GqlMutation, ...]
+
+
+@dataclass(frozen=True)
+class GqlReader:
+    field: str  # Query.<Aggregate>
+    type: str  # AccountQueries
+    document: str
+    filter: str
+    page: str
+    description: str  # a GraphQL string literal
+
+
+@dataclass(frozen=True)
+class GraphqlSchema:
+    header: str
+    base: Base
+    inputs: tuple[GqlType, ...]
+    namespaces: tuple[GqlNamespace, ...]
+    readers: tuple[GqlReader, ...]
+    documents: tuple[GqlType, ...]
+    filters: tuple[GqlType, ...]

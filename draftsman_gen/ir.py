@@ -35,7 +35,7 @@ class Field:
     has_default: bool = False
     default: JsonValue = None
     pattern: str | None = None  # name of a pattern (String fields)
-    auto_fill: Literal["uuid"] | None = None  # String fields
+    auto_fill: Literal["uuid", "username"] | None = None  # String fields
     fields: tuple[Field, ...] = ()  # the items' fields (ObjectList)
 
     @property
@@ -58,6 +58,17 @@ class KeyExpression:
     loc: Loc
 
 
+AuthMode = Literal["anonymous", "authenticated", "role"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may call an API operation: an API key, any valid token, or a token with a role."""
+
+    mode: AuthMode = "authenticated"
+    role: str = ""
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
@@ -65,6 +76,10 @@ class Command:
     fields: tuple[Field, ...]
     loc: Loc
     description: str = ""
+    graphql_namespace: str = ""  # the mutation's namespace type in the API
+    graphql_name: str = ""  # the mutation inside it
+    access: Access = Access()
+    user_must_match: str = ""  # a String field that must equal the caller's username
 
 
 @dataclass(frozen=True)
@@ -283,6 +298,7 @@ class Aggregate:
     flows: tuple[Flow, ...]
     loc: Loc
     description: str = ""
+    query_access: Access = Access()  # who may read instances through the API
 
 
 @dataclass(frozen=True)

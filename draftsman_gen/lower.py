@@ -55,6 +55,12 @@ EXPRESSIONS_NAMES = {**FUTURE, **_taken(IMPORT, "Any"), **_taken(BUILTIN, *sorte
 COMMANDS_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "Any", "payload", "Pattern")}
 TEST_NAMES = {**FUTURE, **_taken(IMPORT, "Flow", "FlowCase", "REGISTRY"), **_taken(OWN, "FLOW")}
 TEST_FOLDER = _taken("the test package's __init__.py", "__init__.py")
+# The types every generated schema.graphql defines (and GraphQL's own scalars).
+GRAPHQL_TYPES = _taken("a type of every generated GraphQL schema", "Query", "Mutation",
+                       "String", "Int", "Float", "Boolean", "ID", "JSON", "Accepted", "Trace",
+                       "FlowRun", "RunStatus", "EmittedEvent", "StringFilter", "IntFilter",
+                       "FloatFilter", "BooleanFilter")
+GRAPHQL_QUERY_FIELDS = _taken("a query of every generated GraphQL schema", "trace", "wait")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,20 @@ class FlowNames:
 
 
 @dataclass(frozen=True)
+class GraphqlNames:
+    """The types and fields of the generated schema.graphql."""
+
+    namespaces: Mapping[str, str]  # mutation namespace -> its type: BankingMutations
+    inputs: Mapping[str, str]  # command -> OpenAccountRequestedInput
+    input_items: Mapping[tuple[str, str], str]  # (command, ObjectList field) -> input type
+    documents: Mapping[str, str]  # aggregate -> Account
+    entities: Mapping[tuple[str, str], str]  # (aggregate, entity collection) -> AccountLine
+    filters: Mapping[str, str]  # aggregate -> AccountFilter
+    pages: Mapping[str, str]  # aggregate -> AccountPage
+    readers: Mapping[str, str]  # aggregate -> AccountQueries: the type of Query.Account
+
+
+@dataclass(frozen=True)
 class Names:
     """Every name of the generated package that comes from the model."""
 
@@ -101,6 +121,7 @@ class Names:
     locals: Mapping[str, str]  # event -> deposited_event (the variable a flow builds it in)
     items: Mapping[tuple[str, str], str]  # (command or event, ObjectList field) -> item class
     patterns: Mapping[str, str]  # pattern -> PATTERN_IBAN
+    graphql: GraphqlNames
 
     def flow(self, agg: ir.Aggregate, flow: ir.Flow) -> FlowNames:
         return self.flows[(agg.name, flow.name)]
@@ -141,7 +162,24 @@ def _decide(model: ir.Model) -> Names:
         handlers={e.name: f"apply_{snake(e.name)}" for e in events},
         locals={e.name: f"{snake(e.name)}_event" for e in events},
         items=items,
-        patterns={p.name: "PATTERN_" + snake(p.name).upper() for p in model.patterns})
+        patterns={p.name: "PATTERN_" + snake(p.name).upper() for p in model.patterns},
+        graphql=_graphql_names(model))
+
+
+def _graphql_names(model: ir.Model) -> GraphqlNames:
+    aggs = model.aggregates
+    return GraphqlNames(
+        namespaces={c.graphql_namespace: c.graphql_namespace + "Mutations"
+                    for c in model.commands},
+        inputs={c.name: c.name + "Input" for c in model.commands},
+        input_items={(c.name, f.name): c.name + cap(f.name) + "Input"
+                     for c in model.commands for f in c.fields if f.type == "ObjectList"},
+        documents={a.name: a.name for a in aggs},
+        entities={(a.name, e.name): a.name + cap(e.name) + "Item"
+                  for a in aggs for e in a.entities},
+        filters={a.name: a.name + "Filter" for a in aggs},
+        pages={a.name: a.name + "Page" for a in aggs},
+        readers={a.name: a.name + "Queries" for a in aggs})
 
 
 def _flow_names(module: str, flow: ir.Flow) -> FlowNames:
@@ -166,9 +204,11 @@ def _flow_names(module: str, flow: ir.Flow) -> FlowNames:
 class _Namespace:
     """One folder or module of the generated code: each name in it once."""
 
-    def __init__(self, where: str, report: _Report, fixed: Mapping[str, str]) -> None:
+    def __init__(self, where: str, report: _Report, fixed: Mapping[str, str],
+                 python: bool = True) -> None:
         self.where = where
         self.report = report
+        self.python = python  # Python's keywords are taken (GraphQL has none)
         # name -> (what gives it, where that is defined); None: the generated code's own
         self.entries: dict[str, tuple[str, ir.Loc | None]] = {
             name: (description, None) for name, description in fixed.items()}
@@ -176,7 +216,7 @@ class _Namespace:
     def add(self, name: str, what: str, loc: ir.Loc) -> bool:
         """Enter `name`, which `what` (a model element, defined at `loc`) gives; False when
         it clashes (reported)."""
-        if keyword.iskeyword(name):
+        if self.python and keyword.iskeyword(name):
             self.report(loc, name, "DG309", f"{what} would be '{name}' in {self.where}, which is "
                         "a Python keyword; choose another name")
             return False
@@ -230,6 +270,7 @@ def _check(model: ir.Model, names: Names, diags: Diagnostics) -> None:
                              f"the items of {command.name}.{f.name}", command.loc)
     for expr in model.expressions:
         expressions.add(expr.name, f"key expression {expr.name}", expr.loc)
+    _check_graphql(model, names.graphql, report)
     for agg in model.aggregates:
         an = names.aggregates[agg.name]
         package.add(an.module, f"aggregate {agg.name}", agg.loc)
@@ -245,6 +286,32 @@ def _check(model: ir.Model, names: Names, diags: Diagnostics) -> None:
                 case_names = fn.cases[case.name]
                 module.add(case_names.test, f"test case {case.name}", case.loc)
                 module.add(case_names.replay, f"the replay test of {case.name}", case.loc)
+
+
+def _check_graphql(model: ir.Model, gn: GraphqlNames, report: _Report) -> None:
+    types = _Namespace("the GraphQL schema", report, GRAPHQL_TYPES, python=False)
+    query = _Namespace("the GraphQL Query type", report, GRAPHQL_QUERY_FIELDS, python=False)
+    namespaces: dict[str, _Namespace] = {}
+    for command in model.commands:
+        ns = command.graphql_namespace
+        what = f"command {command.name}"
+        if ns not in namespaces:
+            namespaces[ns] = _Namespace(f"the GraphQL mutation namespace {ns}", report, {},
+                                        python=False)
+            types.add(gn.namespaces[ns], f"the mutation namespace {ns}", command.loc)
+        namespaces[ns].add(command.graphql_name, what, command.loc)
+        types.add(gn.inputs[command.name], f"the input of {what}", command.loc)
+        for f in command.fields:
+            if (command.name, f.name) in gn.input_items:
+                types.add(gn.input_items[(command.name, f.name)],
+                          f"the items of {command.name}.{f.name}", command.loc)
+    for agg in model.aggregates:
+        what = f"aggregate {agg.name}"
+        query.add(agg.name, what, agg.loc)
+        for name in (gn.documents, gn.filters, gn.pages, gn.readers):
+            types.add(name[agg.name], what, agg.loc)
+        for e in agg.entities:
+            types.add(gn.entities[(agg.name, e.name)], f"entity {agg.name}.{e.name}", agg.loc)
 
 
 def _check_aggregate(model: ir.Model, names: Names, agg: ir.Aggregate,

@@ -17,7 +17,14 @@ from typing import Literal, assert_never
 from draftsman_gen import __version__, ir
 from draftsman_gen import contexts as cx
 from draftsman_gen.layout import black_canonical, fstring, negate, py
-from draftsman_gen.lower import VENDOR, Names, TriggerNames, called_names, flow_expressions
+from draftsman_gen.lower import (
+    VENDOR,
+    GraphqlNames,
+    Names,
+    TriggerNames,
+    called_names,
+    flow_expressions,
+)
 from draftsman_gen.vendor import RuntimeFacts, runtime_facts, runtime_files
 
 Context = object  # one of the classes in contexts.py
@@ -53,6 +60,8 @@ def plan(model: ir.Model, names: Names, model_label: str,
         _expressions(model, names, base),
         OutputFile(f"{pkg}/registry.py", "package/registry.py.j2",
                    _registry(model, names, base, top)),
+        OutputFile(f"{pkg}/schema.graphql", "package/schema.graphql.j2",
+                   _graphql(model, names, base, top), python=False),
         OutputFile("tests/__init__.py", "empty.py.j2", cx.Plain(top, base)),
         OutputFile(f"{pkg}/lib/__init__.py", "lib_init.py.j2", cx.Plain(top, base)),
     ]
@@ -149,8 +158,10 @@ def _pyproject(model: ir.Model, base: cx.Base, top: str) -> cx.Pyproject:
     dependencies = list(model.dependencies)
     if base.vendored:
         s3 = "boto3>=1.28"
+        dependencies[:0] = runtime_facts().server
     else:
-        dependencies.insert(0, base.requirement)
+        dependencies.insert(0, base.requirement.replace("draftsman-runtime",
+                                                        "draftsman-runtime[api]", 1))
         s3 = base.requirement.replace("draftsman-runtime", "draftsman-runtime[s3]", 1)
     return cx.Pyproject(
         header=top, base=base,
@@ -484,9 +495,12 @@ def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Regi
         parts += ["events"] if agg.name in event_sources else []
         imports += [cx.AliasImport(f"{pkg}.{module}", part, f"{module}_{part}")
                     for part in sorted(parts)]
-    runtime_names = ["AggregateType"] if model.aggregates else []
+    runtime_names = ["AggregateType", "Reader"] if model.aggregates else []
     runtime_names += ["Registry"] + (["TriggerSpec"] if any(a.flows for a in model.aggregates)
                                      else [])
+    runtime_names += ["Mutation"] if model.commands else []
+    runtime_names += ["Access"] if model.commands or model.aggregates else []
+    runtime_names.sort()
     runtime = cx.Import(base.runtime, tuple(runtime_names))
     if base.vendored:  # the runtime is part of the package: one block, sorted with the rest
         imports.append(cx.AliasImport(base.runtime, ", ".join(runtime_names), ""))
@@ -527,7 +541,84 @@ def _registry(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Regi
                 backup_interval=a.backup_interval_days, backup_ttl=a.backup_ttl_days)
             for a in model.aggregates),
         commands=tuple(cx.RegistryCommand(name, py(name)) for name in sorted(commands)),
-        triggers=tuple(triggers))
+        triggers=tuple(triggers),
+        mutations=tuple(
+            cx.RegistryMutation(
+                namespace=py(c.graphql_namespace), name=py(c.graphql_name), command=py(c.name),
+                mode=py(c.access.mode), role=py(c.access.role) if c.access.role else "",
+                username_fields=tuple(py(f.name) for f in c.fields
+                                      if f.auto_fill == "username"),
+                user_must_match=py(c.user_must_match) if c.user_must_match else "")
+            for c in model.commands),
+        readers=tuple(
+            cx.RegistryReader(aggregate=py(a.name), mode=py(a.query_access.mode),
+                              role=py(a.query_access.role) if a.query_access.role else "",
+                              entities=tuple(py(e.name) for e in a.entities))
+            for a in model.aggregates))
+
+
+# -- the API schema ----------------------------------------------------------------------------
+_GRAPHQL_SCALARS = {"String": "String", "Int": "Int", "Float": "Float", "Boolean": "Boolean",
+                    "StringList": "[String!]"}
+
+
+def gql_string(text: str) -> str:
+    """A GraphQL string literal (JSON's escapes are GraphQL's)."""
+    return json.dumps(" ".join(text.split()))
+
+
+def _gql_input_field(gn: GraphqlNames, owner: str, f: ir.Field) -> cx.GqlField:
+    if f.type == "ObjectList":
+        type_ref = f"[{gn.input_items[(owner, f.name)]}!]"
+    else:
+        type_ref = _GRAPHQL_SCALARS[f.type]
+    default = f" (default: {json.dumps(f.default)})" if f.has_default else ""
+    pattern = f" (pattern {f.pattern})" if f.pattern else ""
+    described = gql_string(f"{f.type}{pattern}{default}") if default or pattern else ""
+    return cx.GqlField(f.name, type_ref + ("!" if f.required else ""), described)
+
+
+def _graphql(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.GraphqlSchema:
+    gn = names.graphql
+    inputs = []
+    by_namespace: dict[str, list[cx.GqlMutation]] = {}
+    for c in model.commands:
+        fields = tuple(_gql_input_field(gn, c.name, f) for f in c.fields if f.auto_fill is None)
+        for f in c.fields:
+            if f.type == "ObjectList":
+                inputs.append(cx.GqlType(gn.input_items[(c.name, f.name)], tuple(
+                    _gql_input_field(gn, c.name, item) for item in f.fields)))
+        if fields:
+            inputs.append(cx.GqlType(gn.inputs[c.name], fields))
+        access = c.access.mode + (f" ({c.access.role})" if c.access.role else "")
+        text = (c.description.strip() + " " if c.description.strip() else "") + (
+            f"Submits {c.name} ({c.loc.file}); access: {access}.")
+        by_namespace.setdefault(c.graphql_namespace, []).append(
+            cx.GqlMutation(c.graphql_name, gn.inputs[c.name] if fields else "", gql_string(text)))
+    namespaces = tuple(
+        cx.GqlNamespace(ns, gn.namespaces[ns], tuple(sorted(muts, key=lambda m: m.name)))
+        for ns, muts in sorted(by_namespace.items()))
+    documents, filters, readers = [], [], []
+    for a in model.aggregates:
+        fields = [cx.GqlField(f.name, _GRAPHQL_SCALARS[f.type] + "!") for f in a.fields]
+        fields += [cx.GqlField(e.name, f"[{gn.entities[(a.name, e.name)]}!]!")
+                   for e in a.entities]
+        documents.append(cx.GqlType(gn.documents[a.name], tuple(fields),
+                                    gql_string(a.description.strip() or
+                                               f"The document of {a.name} ({a.loc.file}).")))
+        for e in a.entities:
+            documents.append(cx.GqlType(gn.entities[(a.name, e.name)], tuple(
+                cx.GqlField(f.name, _GRAPHQL_SCALARS[f.type] + "!") for f in e.fields)))
+        filters.append(cx.GqlType(gn.filters[a.name], tuple(
+            cx.GqlField(f.name, f"{f.type}Filter") for f in a.fields
+            if f.type in ("String", "Int", "Float", "Boolean"))))
+        access = a.query_access.mode + (f" ({a.query_access.role})" if a.query_access.role
+                                        else "")
+        readers.append(cx.GqlReader(
+            a.name, gn.readers[a.name], gn.documents[a.name], gn.filters[a.name],
+            gn.pages[a.name], gql_string(f"Reads {a.name} instances; access: {access}.")))
+    return cx.GraphqlSchema(top, base, tuple(inputs), namespaces, tuple(readers),
+                            tuple(documents), tuple(filters))
 
 
 # -- tests -------------------------------------------------------------------------------------

@@ -16,12 +16,14 @@ class RuntimeFacts:
     version: str  # "0.2.0"
     api: int  # the API version generated code is written against
     requirement: str  # the pip requirement of a package that depends on the runtime
+    server: tuple[str, ...]  # what the runtime's server needs (its `api` extra)
 
 
 def runtime_facts() -> RuntimeFacts:
     from draftsman_runtime import version
 
-    return RuntimeFacts(version.__version__, version.API_VERSION, version.requirement())
+    return RuntimeFacts(version.__version__, version.API_VERSION, version.requirement(),
+                        version.SERVER_REQUIREMENTS)
 
 
 def runtime_root() -> Path:

@@ -30,9 +30,9 @@ def test_rebuild_rewrites_nothing(tmp_path: Path) -> None:
     build(BANKING, out)
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     result = build(BANKING, out)
-    assert "up to date (18 files; model and generator unchanged)" in result.output
+    assert "up to date (19 files; model and generator unchanged)" in result.output
     full = invoke("build", str(BANKING), "--out", str(out), "--full")
-    assert full.exit_code == 0 and "0 written, 18 unchanged, 0 removed" in full.output
+    assert full.exit_code == 0 and "0 written, 19 unchanged, 0 removed" in full.output
     assert before == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
 
 
@@ -53,7 +53,7 @@ def test_check_full_compares_file_by_file(tmp_path: Path) -> None:
     out = tmp_path / "out"
     build(BANKING, out)
     result = invoke("check", str(BANKING), "--out", str(out), "--full")
-    assert result.exit_code == 0 and "up to date (18 files)" in result.output
+    assert result.exit_code == 0 and "up to date (19 files)" in result.output
 
 
 def test_check_after_build_passes(tmp_path: Path) -> None:
@@ -135,9 +135,9 @@ def test_fast_path_needs_this_machines_record(tmp_path: Path,
     out = tmp_path / "out"
     monkeypatch.setenv("DRAFTSMAN_GEN_CACHE_DIR", str(tmp_path / "cache-a"))
     build(BANKING, out)
-    assert "up to date (18 files; model" in build(BANKING, out).output
+    assert "up to date (19 files; model" in build(BANKING, out).output
     monkeypatch.setenv("DRAFTSMAN_GEN_CACHE_DIR", str(tmp_path / "cache-b"))
-    assert "0 written, 18 unchanged, 0 removed" in build(BANKING, out).output
+    assert "0 written, 19 unchanged, 0 removed" in build(BANKING, out).output
     assert "model and generator unchanged" in invoke("check", str(BANKING), "--out", str(out)).output
 
 
@@ -166,4 +166,4 @@ def test_vendored_runtime_is_a_verbatim_copy_that_check_verifies(tmp_path: Path)
     assert "0 removed" in build(BANKING, out).output  # a plain build keeps vendoring ...
     unvendored = invoke("build", str(BANKING), "--out", str(out), "--no-vendor-runtime")
     assert unvendored.exit_code == 0 and not vendored.exists()  # ... until told otherwise
-    assert "draftsman-runtime>=" in (out / "pyproject.toml").read_text()
+    assert "draftsman-runtime[api]>=" in (out / "pyproject.toml").read_text()

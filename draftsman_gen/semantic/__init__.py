@@ -39,6 +39,8 @@ def check(ws: Workspace, diags: Diagnostics, broken: set[str]) -> ir.Model | Non
     syms = symbols.Symbols(commands, drafts, owners, key_expressions, lib,
                            frozenset(broken_names), _declared(commands, drafts))
     model_flows = {agg.name: flows.check_flows(sink, syms, agg) for agg in drafts.values()}
+    access = {agg.name: symbols.check_access(sink, agg.root, ("queries",))
+              for agg in drafts.values() if agg.root is not None}
     if sink.failed or project is None:
         return None
     return ir.Model(
@@ -46,7 +48,7 @@ def check(ws: Workspace, diags: Diagnostics, broken: set[str]) -> ir.Model | Non
         description=project.description,
         dependencies=project.dependencies,
         commands=tuple(sorted(commands.values(), key=lambda c: c.name)),
-        aggregates=tuple(_aggregate(agg, model_flows[agg.name])
+        aggregates=tuple(_aggregate(agg, model_flows[agg.name], access[agg.name])
                          for agg in sorted(drafts.values(), key=lambda a: a.name)),
         patterns=tuple(sorted(patterns.values(), key=lambda p: p.name)),
         expressions=tuple(sorted(key_expressions.values(), key=lambda e: e.name)),
@@ -66,7 +68,8 @@ def _declared(commands: dict[str, ir.Command],
     return expressions.declared_names(fields, entities)
 
 
-def _aggregate(agg: aggregates.AggregateDraft, agg_flows: list[ir.Flow]) -> ir.Aggregate:
+def _aggregate(agg: aggregates.AggregateDraft, agg_flows: list[ir.Flow],
+               query_access: ir.Access) -> ir.Aggregate:
     assert agg.root is not None
     data = agg.root.data
     return ir.Aggregate(
@@ -78,4 +81,4 @@ def _aggregate(agg: aggregates.AggregateDraft, agg_flows: list[ir.Flow]) -> ir.A
         backup_ttl_days=data.get("backup-ttl-days", 0),
         events=tuple(sorted(agg.events.values(), key=lambda e: e.name)),
         flows=tuple(agg_flows), loc=file_loc(agg.root),
-        description=data.get("description", ""))
+        description=data.get("description", ""), query_access=query_access)

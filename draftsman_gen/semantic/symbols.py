@@ -16,7 +16,7 @@ from draftsman_gen.naming import module_problem, pascal_problem, snake
 from draftsman_gen.pyexpr import analyze_code
 from draftsman_gen.semantic.aggregates import AggregateDraft
 from draftsman_gen.semantic.fields import FieldRules, check_fields
-from draftsman_gen.semantic.sink import Sink, file_loc
+from draftsman_gen.semantic.sink import Sink, file_loc, hint
 
 
 @dataclass(frozen=True)
@@ -164,10 +164,61 @@ def check_commands(sink: Sink, ws: Workspace, rules: FieldRules) -> dict[str, ir
             sink.err(source.loc(), "DG303", f"command '{source.stem}' is also defined in "
                      f"{commands[source.stem].loc.file}")
         elif ok:
+            data = source.data
+            namespace = data.get("graphql-namespace") or "".join(namespace_parts) or "Service"
             commands[source.stem] = ir.Command(
                 source.stem, "/".join(namespace_parts), tuple(fields.values()), file_loc(source),
-                source.data.get("description", ""))
+                data.get("description", ""),
+                graphql_namespace=namespace,
+                graphql_name=data.get("graphql-name") or default_graphql_name(source.stem,
+                                                                             namespace),
+                access=check_access(sink, source, ()),
+                user_must_match=_user_field(sink, source, fields))
     return commands
+
+
+def default_graphql_name(command: str, namespace: str) -> str:
+    """The original's naming read backwards: OpenAccountRequested in namespace Account is
+    `open`; in namespace Banking it is `openAccount`."""
+    name = command.removesuffix("Requested") or command
+    if name.endswith(namespace) and name != namespace:
+        name = name.removesuffix(namespace)
+    return name[0].lower() + name[1:]
+
+
+def check_access(sink: Sink, source: SourceFile, path: tuple[str, ...]) -> ir.Access:
+    """`authorization` and `role` at `path` (the command, or an aggregate's `queries`)."""
+    data: dict[str, object] = source.data
+    for key in path:
+        data = data.get(key) or {}  # type: ignore[assignment]
+    mode = data.get("authorization", "authenticated")
+    role = data.get("role", "")
+    assert mode in ("anonymous", "authenticated", "role") and isinstance(role, str)  # schema
+    if mode == "role" and not role:
+        sink.err(source.loc(path + ("authorization",)), "DG335",
+                 "`authorization: role` needs `role: <role name>` beside it")
+    elif role and mode != "role":
+        sink.err(source.loc(path + ("role",)), "DG335",
+                 f"`role` only applies with `authorization: role` (here: {mode})")
+    return ir.Access(mode, role)
+
+
+def _user_field(sink: Sink, source: SourceFile, fields: dict[str, ir.Field]) -> str:
+    name = source.data.get("user-must-match", "")
+    if not name:
+        return ""
+    where = source.loc(("user-must-match",))
+    field = fields.get(name)
+    if field is None or field.type != "String":
+        known = [f.name for f in fields.values() if f.type == "String"]
+        sink.err(where, "DG335", f"user-must-match: '{name}' is not a top-level String field "
+                 "of the command" + hint(name, known))
+        return ""
+    if source.data.get("authorization") == "anonymous":
+        sink.err(where, "DG335", "user-must-match needs an authenticated caller, but the "
+                 "command allows anonymous access")
+        return ""
+    return str(name)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,15 @@ from .errors import (
     StoreError,
     TechnicalError,
 )
-from .model import AggregateType, Registry, TriggerSpec, idempotency_key
+from .model import (
+    Access,
+    AggregateType,
+    Mutation,
+    Reader,
+    Registry,
+    TriggerSpec,
+    idempotency_key,
+)
 from .results import Accepted, Rejected, Result, Submission
 from .retry import RetryPolicy
 from .service import Service
@@ -32,6 +40,7 @@ from .version import API_VERSION, RuntimeVersionError, __version__, require
 __all__ = [
     "API_VERSION",
     "Accepted",
+    "Access",
     "AggregateType",
     "BackupError",
     "ConcurrencyError",
@@ -40,7 +49,9 @@ __all__ = [
     "EventStore",
     "FunctionalError",
     "KeyTakenError",
+    "Mutation",
     "PayloadError",
+    "Reader",
     "Registry",
     "Rejected",
     "Result",

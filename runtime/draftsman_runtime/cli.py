@@ -79,6 +79,22 @@ def parser(registry: Registry) -> argparse.ArgumentParser:
         default=1.0,
         help="with --follow: seconds between looks for new work (default 1)",
     )
+    serve = sub.add_parser(
+        "serve",
+        help="answer the GraphQL API at http://HOST:PORT/graphql (and run the dispatcher)",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="default 8000; 0 picks a free one")
+    serve.add_argument(
+        "--workers", type=_workers, default=1, help="server processes (default 1), each dispatching"
+    )
+    serve.add_argument(
+        "--no-dispatch",
+        action="store_true",
+        help="store commands only; a separate `dispatch --follow` process runs them",
+    )
     listing = sub.add_parser("deliveries", help="list deliveries and their outcomes")
     listing.add_argument(
         "--status", action="append", choices=STATUSES, help="repeatable; default: rejected and dead"
@@ -115,6 +131,18 @@ def _delivery_id(text: str) -> int:
     if not 0 < value < 2**63:
         raise argparse.ArgumentTypeError(f"not a delivery id: {text!r}")
     return value
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}")
+    return int(text)
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a number of processes from 1 to 64: {text!r}")
+    return int(text)
 
 
 class OutputError(Exception):
@@ -247,6 +275,30 @@ def _dispatch(service: Service, args: argparse.Namespace) -> int:
     return OK
 
 
+def _serve(service: Service, args: argparse.Namespace) -> int:
+    try:
+        from . import server
+    except ImportError as exc:
+        _error(
+            f"serve needs the api extra ({exc.name} is missing): "
+            "pip install 'draftsman-runtime[api]'"
+        )
+        return ENVIRONMENT
+    service.close()  # it proved the store opens; the server opens its own connections
+    try:
+        return server.serve(
+            service.registry,
+            service.settings,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            dispatch=not args.no_dispatch,
+        )
+    except ConfigError as exc:
+        _error(str(exc))
+        return BAD_INPUT
+
+
 def _deliveries(service: Service, args: argparse.Namespace) -> int:
     for delivery in service.deliveries(tuple(args.status or ("rejected", "dead"))):
         _print(_delivery(delivery, args.detail))
@@ -294,6 +346,7 @@ VERBS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "show": _show,
     "history": _history,
     "dispatch": _dispatch,
+    "serve": _serve,
     "deliveries": _deliveries,
     "dead-letters": _dead_letters,
     "redeliver": _redeliver,

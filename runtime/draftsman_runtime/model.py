@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 D = TypeVar("D")  # a document class
 P = TypeVar("P")  # a parsed trigger payload: a command or a domain event
@@ -94,6 +94,38 @@ class TriggerSpec(Generic[P, D, F]):
 
 AnyTrigger = TriggerSpec[Any, Any, Any]
 
+AuthMode = Literal["anonymous", "authenticated", "role"]
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may call an API operation: `anonymous` a client with an API key (or a token),
+    `authenticated` a valid token, `role` a valid token whose roles claim lists `role`."""
+
+    mode: AuthMode = "authenticated"
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mutation:
+    """A command as the API offers it: `mutation { <namespace> { <name>(input: ...) } }`."""
+
+    namespace: str
+    name: str
+    command: str
+    access: Access = Access()
+    username_fields: tuple[str, ...] = ()  # auto-fill: username, filled from the caller
+    user_must_match: str = ""  # a field that must equal the caller's username
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reader:
+    """An aggregate's queries in the API: `query { <aggregate> { get filter } }`."""
+
+    aggregate: str
+    access: Access = Access()
+    entities: tuple[str, ...] = ()  # entity collections, shown as lists
+
 
 class Registry:
     """The model of one generated package, with the lookups the runtime needs."""
@@ -108,6 +140,8 @@ class Registry:
         aggregates: Sequence[AggregateType[Any]],
         commands: Mapping[str, Callable[[Any], Any]],
         triggers: Sequence[AnyTrigger],
+        mutations: Sequence[Mutation] = (),
+        readers: Sequence[Reader] = (),
     ) -> None:
         self.package = package  # the Python package: `python -m <package>`
         self.project = project  # the model's name, for people
@@ -116,6 +150,8 @@ class Registry:
         self.aggregates: dict[str, AggregateType[Any]] = {a.name: a for a in aggregates}
         self.commands: dict[str, Callable[[Any], Any]] = dict(commands)
         self.triggers: tuple[AnyTrigger, ...] = tuple(triggers)
+        self.mutations: tuple[Mutation, ...] = tuple(mutations)
+        self.readers: tuple[Reader, ...] = tuple(readers)
         by_source: dict[str, list[AnyTrigger]] = {}
         for spec in self.triggers:
             by_source.setdefault(spec.source, []).append(spec)

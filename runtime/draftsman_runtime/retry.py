@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .results import Accepted, Result
-from .store import Settlement
+from .store import Emitted, Settlement
 
 RETRIED = frozenset({"technical-error", "conflict"})
 
@@ -35,12 +35,19 @@ def settlement(result: Result, attempts_before: int, policy: RetryPolicy, now: f
     """The outcome to record for a delivery attempt that gave `result`."""
     attempts = attempts_before + 1
     if isinstance(result, Accepted):
-        return Settlement("done", attempts, now, "accepted")
+        first = result.version - len(result.events) + 1
+        emitted = tuple(
+            Emitted(name, first + n, data) for n, (name, data) in enumerate(result.events)
+        )
+        return Settlement("done", attempts, now, "accepted", key=result.key, emitted=emitted)
+    key = result.key
     if result.reason == "already-processed":
-        return Settlement("done", attempts, now, result.reason, result.message)
+        return Settlement("done", attempts, now, result.reason, result.message, key=key)
     if result.reason not in RETRIED:
-        return Settlement("rejected", attempts, now, result.reason, result.message)
+        return Settlement("rejected", attempts, now, result.reason, result.message, key=key)
     if attempts < policy.max_attempts:
         due = now + policy.delay(attempts)
-        return Settlement("pending", attempts, due, result.reason, result.message, result.detail)
-    return Settlement("dead", attempts, now, result.reason, result.message, result.detail)
+        return Settlement(
+            "pending", attempts, due, result.reason, result.message, result.detail, key=key
+        )
+    return Settlement("dead", attempts, now, result.reason, result.message, result.detail, key=key)

@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -23,7 +25,7 @@ from .payload import decode_json, unicode_problem
 from .results import Submission
 from .retry import RetryPolicy
 from .sqlite import SQLiteEventStore
-from .store import Delivery, DeliveryStatus, EventStore, Snapshot, StoredEvent
+from .store import Delivery, DeliveryStatus, EventStore, NewDelivery, Snapshot, StoredEvent
 from .unit_of_work import UnitOfWork
 
 FUTURE_TOLERANCE = 300.0  # seconds a backup may seem to come from the future (clock skew)
@@ -68,6 +70,33 @@ class Service:
             raise PayloadError(f"command {command!r} triggers no behavior flow")
         parsed = parse(payload)
         return Submission(command, tuple(self.work.run(spec, parsed) for spec in specs))
+
+    def accept(self, command: str, payload: Any) -> str:
+        """Check a command payload and store it durably for its flows to run later (by the
+        dispatcher); returns the command's correlation id. Raises PayloadError (nothing
+        stored) when the command is unknown or the payload does not fit it. The parsed
+        command is stored, so defaults and auto-filled values are decided once."""
+        parse = self.registry.commands.get(command)
+        if parse is None:
+            known = ", ".join(sorted(self.registry.commands)) or "none"
+            raise PayloadError(f"unknown command {_shown(command)}; known commands: {known}")
+        specs = self.registry.by_source.get(command, ())
+        if not specs:
+            raise PayloadError(f"command {command!r} triggers no behavior flow")
+        data = _as_json(parse(payload))
+        correlation = str(uuid.uuid4())
+        self.store.enqueue(
+            [
+                NewDelivery(f"command:{correlation}", command, spec.flow, data, "", correlation)
+                for spec in specs
+            ],
+            self.clock(),
+        )
+        return correlation
+
+    def trace(self, correlation: str) -> list[Delivery]:
+        """Every flow run a command accepted by `accept` caused so far, oldest first."""
+        return self.store.trace(correlation)
 
     def submit_json(self, command: str, text: str | bytes) -> Submission:
         """`submit` for JSON text from a client: size, depth and number limits first."""
@@ -245,6 +274,22 @@ def _check_key(key: str) -> None:
     problem = unicode_problem(key)
     if problem or not key:
         raise PayloadError(f"key {_shown(key)}: {problem or 'empty'}")
+
+
+def _as_json(command: Any) -> dict[str, Any]:
+    """A parsed command (a generated dataclass, with ObjectList items as dataclasses) as the
+    JSON object its `from_payload` reads back."""
+    if dataclasses.is_dataclass(command) and not isinstance(command, type):
+        return {f.name: _item_json(getattr(command, f.name)) for f in dataclasses.fields(command)}
+    raise TypeError(f"a parsed command should be a dataclass, not {type(command).__name__}")
+
+
+def _item_json(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_item_json(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _as_json(value)
+    return value
 
 
 def _shown(text: str) -> str:

@@ -36,6 +36,7 @@ from .store import (
     Commit,
     Delivery,
     DeliveryStatus,
+    Emitted,
     EventStore,
     Loaded,
     Lookup,
@@ -46,7 +47,7 @@ from .store import (
 )
 
 APPLICATION_ID = 0x44524654  # "DRFT": this file is a draftsman store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 # Pages the write-ahead log grows by before SQLite copies them into the file (its default is
 # 1,000). Busy pages (the newest events, idempotency records) are rewritten many times between
@@ -85,13 +86,22 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_pending ON deliveries (due, id) WHERE status = 'pending';
 CREATE INDEX deliveries_status ON deliveries (status, id);
-CREATE VIEW dead_letters AS
+{{upgrade}}CREATE VIEW dead_letters AS
     SELECT id, event_id, event_type, flow, data, origin, attempts, reason, message, detail,
            updated AS parked
     FROM deliveries WHERE status = 'dead';
 PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
+# Schema 1 -> 2 (runtime 0.3): deliveries remember the command they descend from (its
+# correlation id), the business key they ran on and the events they stored: the trace.
+_UPGRADE_1_2 = """
+ALTER TABLE deliveries ADD COLUMN correlation TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+ALTER TABLE deliveries ADD COLUMN emitted TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX deliveries_correlation ON deliveries (correlation, id) WHERE correlation != '';
+"""
+_SCHEMA = _SCHEMA.replace("{upgrade}", _UPGRADE_1_2.lstrip())
 
 # The tables the runtime that draftsman-gen 0.1 copied into each package created.
 _LEGACY_TABLES = {"keychain", "events", "snapshots", "idempotency", "deliveries", "outbox"}
@@ -126,11 +136,18 @@ _LOAD = (
 
 _DELIVERY_COLUMNS = (
     "id, event_id, event_type, flow, data, origin, status, attempts, due, created, updated, "
-    "reason, message, detail"
+    "reason, message, detail, correlation, instance, emitted"
 )
 
 _MEMORY_TEMPLATE: list[sqlite3.Connection] = []  # an empty in-memory store to copy
 _TEMPLATE_LOCK = threading.Lock()
+
+
+def _script(db: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (executescript would commit the open transaction)."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _new_memory_database(db: sqlite3.Connection) -> None:
@@ -262,7 +279,7 @@ class SQLiteEventStore(EventStore):
         state = (
             self._schema_state()
         )  # read before anything is written: a foreign file stays as it is
-        if state not in ("current", "empty"):
+        if state not in ("current", "empty", "upgrade"):
             raise StoreError(state)
         if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             db.execute("PRAGMA journal_mode = WAL")
@@ -274,9 +291,9 @@ class SQLiteEventStore(EventStore):
         try:
             state = self._schema_state()
             if state == "empty":
-                for statement in _SCHEMA.split(";\n"):
-                    if statement.strip():
-                        db.execute(statement)
+                _script(db, _SCHEMA)
+            elif state == "upgrade":  # in place, in one transaction: all or nothing
+                _script(db, _UPGRADE_1_2 + f"PRAGMA user_version = {SCHEMA_VERSION};")
             elif state != "current":
                 raise StoreError(state)
         except BaseException:
@@ -298,6 +315,8 @@ class SQLiteEventStore(EventStore):
         if app_id == APPLICATION_ID:
             if version == SCHEMA_VERSION:
                 return "current"
+            if version == 1:
+                return "upgrade"
             return (
                 f"{self.path} was written by a newer draftsman-runtime (store schema {version}; "
                 f"this runtime reads schema {SCHEMA_VERSION}): upgrade draftsman-runtime"
@@ -481,10 +500,20 @@ class SQLiteEventStore(EventStore):
     ) -> None:
         db.executemany(
             "INSERT INTO deliveries (event_id, event_type, flow, data, origin, status, attempts, "
-            "due, created, updated) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
+            "due, created, updated, correlation) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?) "
             "ON CONFLICT (event_id, flow) DO NOTHING",
             [
-                (d.event_id, d.event_type, d.flow, _encode(d.data), d.origin, now, now, now)
+                (
+                    d.event_id,
+                    d.event_type,
+                    d.flow,
+                    _encode(d.data),
+                    d.origin,
+                    now,
+                    now,
+                    now,
+                    d.correlation,
+                )
                 for d in deliveries
             ],
         )
@@ -536,7 +565,7 @@ class SQLiteEventStore(EventStore):
         with self._write() as db:
             db.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, due = ?, updated = ?, "
-                "reason = ?, message = ?, detail = ? WHERE id = ?",
+                "reason = ?, message = ?, detail = ?, instance = ?, emitted = ? WHERE id = ?",
                 (
                     settlement.status,
                     settlement.attempts,
@@ -545,6 +574,8 @@ class SQLiteEventStore(EventStore):
                     settlement.reason,
                     settlement.message,
                     settlement.detail,
+                    settlement.key,
+                    _encode([[e.type, e.version, e.data] for e in settlement.emitted]),
                     delivery_id,
                 ),
             )
@@ -581,6 +612,15 @@ class SQLiteEventStore(EventStore):
                     ).fetchall()
                 ]
         return sorted(int(r[0]) for r in rows)
+
+    def trace(self, correlation: str, limit: int = 1000) -> list[Delivery]:
+        with self._guard:
+            rows = self._db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE correlation = ? "
+                "AND correlation != '' ORDER BY id LIMIT ?",
+                (correlation, limit),
+            ).fetchall()
+        return [_delivery(r) for r in rows]
 
     def next_due(self) -> float | None:
         with self._guard:
@@ -681,4 +721,14 @@ def _delivery(row: Any) -> Delivery:
         reason=row[11],
         message=row[12],
         detail=row[13],
+        correlation=row[14],
+        key=row[15],
+        emitted=_emitted(row[16]),
     )
+
+
+def _emitted(text: str) -> tuple[Emitted, ...]:
+    try:
+        return tuple(Emitted(str(t), int(v), d) for t, v, d in _decode(text))
+    except (TypeError, ValueError, RecursionError):
+        return ()  # damaged: the trace shows no events rather than failing

@@ -75,6 +75,7 @@ class NewDelivery:
     flow: str
     data: dict[str, Any]
     origin: str = ""  # "Aggregate key@version" of the instance that emitted it, for people
+    correlation: str = ""  # the accepted command this delivery descends from ("" for none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,18 @@ class Delivery:
     reason: str = ""
     message: str = ""
     detail: str = ""
+    correlation: str = ""
+    key: str = ""  # the business key of the instance the flow ran on, once known
+    emitted: tuple[Emitted, ...] = ()  # the events the flow stored
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """An event a delivered flow stored, as its trace shows it."""
+
+    type: str
+    version: int
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +120,8 @@ class Settlement:
     reason: str = ""
     message: str = ""
     detail: str = ""
+    key: str = ""
+    emitted: tuple[Emitted, ...] = ()
 
 
 @dataclass(slots=True)
@@ -201,6 +216,11 @@ class EventStore(ABC):
     def redeliver(self, ids: Sequence[int] | None, now: float) -> list[int]:
         """Make rejected or dead deliveries pending again (all dead ones when `ids` is None);
         returns the ids that changed."""
+
+    @abstractmethod
+    def trace(self, correlation: str, limit: int = 1000) -> list[Delivery]:
+        """Every delivery that descends from one accepted command (the command's own flows
+        and every event delivery they caused), oldest first."""
 
     @abstractmethod
     def next_due(self) -> float | None:

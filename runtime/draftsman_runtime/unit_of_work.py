@@ -200,7 +200,8 @@ class UnitOfWork:
                 None,
             )
         events = tuple((e.EVENT_TYPE, e.to_dict()) for e in flow.events)
-        commit = self._commit(spec, aggregate_id, key, identity, version, events, now)
+        correlation = delivery.correlation if delivery is not None else ""
+        commit = self._commit(spec, aggregate_id, key, identity, version, events, now, correlation)
         if idem is not None:
             ttl = spec.idempotency_ttl
             commit.idempotency = (spec.flow, idem, None if ttl < 0 else now + ttl)
@@ -223,6 +224,7 @@ class UnitOfWork:
         version: int,
         events: tuple[tuple[str, dict[str, Any]], ...],
         now: float,
+        correlation: str,
     ) -> Commit:
         agg = spec.aggregate
         commit = Commit(agg.name, aggregate_id, version, recorded=now)
@@ -231,7 +233,9 @@ class UnitOfWork:
         for n, (event_id, name, data) in enumerate(commit.events, start=1):
             for target in subscribers.get(name, ()):
                 origin = f"{agg.name} {identity}@{version + n}"
-                commit.deliveries.append(NewDelivery(event_id, name, target.flow, data, origin))
+                commit.deliveries.append(
+                    NewDelivery(event_id, name, target.flow, data, origin, correlation)
+                )
         if spec.create:
             commit.add_keys.append(key)
         if identity != key:  # update-key: the keychain moves, the event log stays attached

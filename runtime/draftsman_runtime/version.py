@@ -8,13 +8,23 @@ what to install.
 
 from __future__ import annotations
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-API_VERSION = 1
+API_VERSION = 2
 """Bumped on every change that generated code can notice (names, signatures, behaviour)."""
 
-SUPPORTED_APIS = frozenset({1})
+SUPPORTED_APIS = frozenset({1, 2})
 """The API versions this runtime serves: a newer runtime may keep serving older packages."""
+
+
+SERVER_REQUIREMENTS = (
+    "ariadne>=0.26",
+    "starlette>=0.46",
+    "uvicorn>=0.34",
+    "PyJWT[crypto]>=2.10",
+)
+"""What `serve` needs beyond the standard library: the `api` extra (a test keeps the two equal);
+a package with a vendored runtime lists these itself."""
 
 
 class RuntimeVersionError(ImportError):

@@ -1,0 +1,475 @@
+"""The GraphQL API of a generated service: an ASGI application (ariadne on starlette).
+
+The schema is the package's generated `schema.graphql`; this module binds it to the
+registry, the same for every package. A mutation checks the caller and the input, stores
+the command (`Service.accept`: durable before the answer) and answers with its correlation
+id; flows run in the background, by the dispatcher thread this application starts (and by
+any other dispatcher on the same store). `trace` and `wait` show what a command caused;
+each aggregate has `get` and `filter`. Health: `/healthz` (the process answers) and
+`/readyz` (the store answers).
+
+Needs the `api` extra: `pip install 'draftsman-runtime[api]'`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import importlib.resources
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
+from ariadne.asgi import GraphQL
+from ariadne.explorer import ExplorerHttp405
+from graphql import GraphQLError
+from graphql import GraphQLResolveInfo as _Info
+from graphql.language import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from graphql.validation import ValidationContext, ValidationRule
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .auth import AuthError, AuthSettings, Caller, authenticate, authorize
+from .errors import ConfigError, PayloadError, StoreError
+from .model import Mutation, Reader, Registry
+from .service import Service
+from .store import Delivery
+
+log = logging.getLogger("draftsman_runtime.api")
+Info: TypeAlias = _Info[Any]  # graphql-core's resolve info, with a dict context
+
+MAX_DEPTH = 12  # selection nesting of one query; the deepest useful query nests 5
+MAX_PAGE = 500  # largest `first` of a filter
+WAIT_POLL = 0.02  # seconds between two looks at a trace in `wait`
+MAX_WAIT = 60.0  # longest `wait`
+
+_STATUS = {"pending": "PENDING", "dead": "DEAD_LETTERED", "rejected": "REJECTED"}
+
+
+def schema_text(registry: Registry) -> str:
+    """The package's generated schema.graphql."""
+    resource = importlib.resources.files(registry.package).joinpath("schema.graphql")
+    try:
+        return resource.read_text(encoding="utf-8")
+    except (OSError, UnicodeError) as exc:
+        raise ConfigError(
+            f"{registry.package}/schema.graphql cannot be read ({exc}): rebuild the package "
+            "with draftsman-gen 0.3 or newer"
+        ) from None
+
+
+# -- resolvers -------------------------------------------------------------------------------
+class _Api:
+    """The resolvers: the same for every package, driven by the registry."""
+
+    def __init__(self, service: Service, auth: AuthSettings, wake: threading.Event) -> None:
+        self.service = service
+        self.auth = auth
+        self.wake = wake  # set when a command is stored: the dispatcher runs it at once
+
+    def caller(self, info: Info) -> Caller:
+        context = info.context
+        cached = context.get("caller")
+        if cached is None:
+            cached = authenticate(self.auth, context["request"].headers)
+            context["caller"] = cached
+        assert isinstance(cached, Caller)
+        return cached
+
+    def mutate(self, mutation: Mutation) -> Callable[..., dict[str, str]]:
+        what = f"{mutation.namespace}.{mutation.name}"
+
+        def resolve(_obj: Any, info: Info, input: Any = None) -> dict[str, str]:
+            try:
+                caller = self.caller(info)
+                authorize(mutation.access, caller, what)
+            except AuthError as exc:
+                raise _error(str(exc), exc.code) from None
+            payload = dict(input or {})
+            for name in mutation.username_fields:
+                payload[name] = caller.username
+            if mutation.user_must_match:
+                value = payload.get(mutation.user_must_match)
+                if value != caller.username:
+                    raise _error(
+                        f"{what}: {mutation.user_must_match} must be your own username",
+                        "FORBIDDEN",
+                    )
+            try:
+                correlation = self.service.accept(mutation.command, payload)
+            except PayloadError as exc:
+                raise _error(str(exc), "BAD_USER_INPUT") from None
+            except StoreError as exc:
+                log.error("cannot store %s: %s", mutation.command, exc)
+                raise _error("the command could not be stored; try again", "UNAVAILABLE") from None
+            self.wake.set()
+            return {"correlationId": correlation}
+
+        return resolve
+
+    def trace(self, _obj: Any, info: Info, correlationId: str) -> dict[str, Any]:
+        self._any_caller(info, "trace")
+        return _trace(correlationId, self.service.trace(correlationId))
+
+    async def wait(
+        self, _obj: Any, info: Info, correlationId: str, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        self._any_caller(info, "wait")
+        deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT)
+        while True:
+            trace = _trace(correlationId, self.service.trace(correlationId))
+            if trace["complete"] or time.monotonic() >= deadline:
+                return trace
+            await asyncio.sleep(WAIT_POLL)
+
+    def _any_caller(self, info: Info, what: str) -> None:
+        """Traces are for anyone who may call something: an API key or a token."""
+        try:
+            caller = self.caller(info)
+        except AuthError as exc:
+            raise _error(str(exc), exc.code) from None
+        if not (caller.api_key or caller.username):
+            raise _error(f"{what} needs an API key (X-Api-Key) or a token", "UNAUTHENTICATED")
+
+    def reader(self, reader: Reader) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        agg = self.service.aggregate(reader.aggregate)
+        what = f"reading {reader.aggregate}"
+
+        def check(info: Info) -> None:
+            try:
+                authorize(reader.access, self.caller(info), what)
+            except AuthError as exc:
+                raise _error(str(exc), exc.code) from None
+
+        def get(_obj: Any, info: Info, key: str) -> dict[str, Any] | None:
+            check(info)
+            document = self.service.show(agg.name, key)
+            return None if document is None else _shown(document, reader.entities)
+
+        def filter_(
+            _obj: Any,
+            info: Info,
+            where: Mapping[str, Any] | None = None,
+            first: int = 20,
+            after: str | None = None,
+        ) -> dict[str, Any]:
+            check(info)
+            if not 1 <= first <= MAX_PAGE:
+                raise _error(f"first must be between 1 and {MAX_PAGE}", "BAD_USER_INPUT")
+            start = _decode_cursor(after) if after else None
+            items: list[dict[str, Any]] = []
+            last = None
+            for key, _id in self.service.store.keys(agg.name):
+                if start is not None and key <= start:
+                    continue
+                document = self.service.show(agg.name, key)
+                if document is None or not _matches(document, where or {}):
+                    continue
+                if len(items) == first:
+                    return {"items": items, "cursor": _encode_cursor(last or "")}
+                items.append(_shown(document, reader.entities))
+                last = key
+            return {"items": items, "cursor": None}
+
+        return get, filter_
+
+
+def _error(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def _trace(correlation: str, runs: list[Delivery]) -> dict[str, Any]:
+    return {
+        "correlationId": correlation,
+        "complete": bool(runs) and all(run.status != "pending" for run in runs),
+        "runs": [_run(run) for run in runs],
+    }
+
+
+def _run(run: Delivery) -> dict[str, Any]:
+    if run.status == "done":
+        status = "ACCEPTED" if run.reason == "accepted" else "REJECTED"
+    else:
+        status = _STATUS[run.status]
+    return {
+        "id": run.id,
+        "flow": run.flow,
+        "trigger": run.event_type,
+        "origin": run.origin,
+        "key": run.key,
+        "status": status,
+        "reason": run.reason,
+        "message": run.message,
+        "attempts": run.attempts,
+        "events": [{"type": e.type, "version": e.version, "data": e.data} for e in run.emitted],
+        "created": _iso(run.created),
+        "updated": _iso(run.updated),
+    }
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+
+
+def _shown(document: dict[str, Any], entities: tuple[str, ...]) -> dict[str, Any]:
+    """A document as its GraphQL type: entity collections as lists, by entity key."""
+    shown = dict(document)
+    for name in entities:
+        collection = shown.get(name) or {}
+        shown[name] = [collection[k] for k in sorted(collection)]
+    return shown
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "beginsWith": lambda a, b: a.startswith(b),
+}
+
+
+def _matches(document: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    for field, conditions in where.items():
+        value = document.get(field)
+        for op, operand in (conditions or {}).items():
+            if operand is None:
+                continue
+            if not isinstance(value, type(operand)) and not (
+                isinstance(value, (int, float)) and isinstance(operand, (int, float))
+            ):
+                return False
+            if not _COMPARE[op](value, operand):
+                return False
+    return True
+
+
+def _encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(key.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+    except (binascii.Error, UnicodeError, ValueError):
+        raise _error("after: not a cursor this API gave out", "BAD_USER_INPUT") from None
+
+
+# -- limits ----------------------------------------------------------------------------------
+class DepthLimit(ValidationRule):
+    """Refuse operations nested deeper than MAX_DEPTH (fragments followed)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
+        depth = self._depth(node.selection_set, 0, frozenset())
+        if depth > MAX_DEPTH:
+            self.report_error(
+                GraphQLError(f"the query nests {depth} levels; the limit is {MAX_DEPTH}", node)
+            )
+
+    def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
+        if selections is None or depth > MAX_DEPTH:
+            return depth
+        deepest = depth
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                inner = self._depth(selection.selection_set, depth + 1, seen)
+            elif isinstance(selection, InlineFragmentNode):
+                inner = self._depth(selection.selection_set, depth, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is None or name in seen:
+                    continue  # reported by graphql-core's own rules
+                inner = self._depth(fragment.selection_set, depth, seen | {name})
+            else:
+                continue
+            deepest = max(deepest, inner)
+        return deepest
+
+
+class BodyLimit:
+    """ASGI middleware: a request body larger than `limit` bytes is answered with 413
+    before it is read whole (declared length and streamed length are both counted)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"errors": [{"message": f"the request body is larger than {self.limit:,} bytes"}]},
+            status_code=413,
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+# -- the application -------------------------------------------------------------------------
+def create_app(
+    registry: Registry,
+    *,
+    environ: Mapping[str, str] | None = None,
+    service: Callable[[], Service] | None = None,
+    dispatch: bool = True,
+    poll: float = 1.0,
+) -> ASGIApp:
+    """The ASGI application of one generated package. `service` makes a Service (one for the
+    requests, one for the dispatcher thread); by default, on the store the environment names.
+    With `dispatch`, a dispatcher thread runs stored commands and deliveries as they come."""
+    import os
+
+    make = service or (lambda: Service(registry))
+    env = os.environ if environ is None else environ
+    auth = AuthSettings.from_env(registry.env_prefix, env)
+    api_service = make()
+    wake = threading.Event()
+    api = _Api(api_service, auth, wake)
+    schema = make_executable_schema(schema_text(registry), *_bindables(registry, api))
+    graphql = GraphQL(
+        schema,
+        validation_rules=[DepthLimit],
+        explorer=ExplorerHttp405(),
+        debug=False,
+        logger="draftsman_runtime.api",
+    )
+
+    async def healthz(_request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+    async def readyz(_request: Request) -> Response:
+        try:
+            api_service.store.next_due()
+        except StoreError as exc:
+            return PlainTextResponse(f"not ready: {exc}\n", status_code=503)
+        return PlainTextResponse("ready\n")
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        log.info("serving %s (%s)", registry.package, auth.describe())
+        stop = threading.Event()
+        worker = None
+        if dispatch:
+            worker = threading.Thread(
+                target=_dispatch_loop,
+                args=(make, stop, wake, poll),
+                name="draftsman-dispatch",
+                daemon=True,
+            )
+            worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            wake.set()
+            if worker is not None:
+                worker.join(timeout=30)
+            api_service.close()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    return BodyLimit(app, api_service.settings.max_payload_bytes)
+
+
+def _bindables(registry: Registry, api: _Api) -> list[Any]:
+    query = QueryType()
+    query.set_field("trace", api.trace)
+    query.set_field("wait", api.wait)
+    bindables: list[Any] = [query, ScalarType("JSON")]
+    for reader in registry.readers:
+        query.set_field(reader.aggregate, _marker)
+        queries = ObjectType(f"{reader.aggregate}Queries")
+        get, filter_ = api.reader(reader)
+        queries.set_field("get", get)
+        queries.set_field("filter", filter_)
+        bindables.append(queries)
+    mutation = MutationType()
+    namespaces: dict[str, ObjectType] = {}
+    for m in registry.mutations:
+        if m.namespace not in namespaces:
+            mutation.set_field(m.namespace, _marker)
+            namespaces[m.namespace] = ObjectType(f"{m.namespace}Mutations")
+        namespaces[m.namespace].set_field(m.name, api.mutate(m))
+    return [*bindables, mutation, *namespaces.values()]
+
+
+def _marker(*_args: Any) -> dict[str, str]:
+    """A namespace field: its object only groups the fields below it."""
+    return {}
+
+
+def _dispatch_loop(
+    make: Callable[[], Service], stop: threading.Event, wake: threading.Event, poll: float
+) -> None:
+    """Run what is due; then sleep until woken by a new command, the next retry, or `poll`
+    seconds (to see work stored by other processes)."""
+    try:
+        service = make()
+    except (StoreError, ConfigError) as exc:
+        log.error("the dispatcher cannot start: %s", exc)
+        return
+    try:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                service.dispatch()
+                next_due = service.store.next_due()
+            except StoreError as exc:
+                log.warning("dispatch paused: %s", exc)
+                next_due = None
+            wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
+            wake.wait(wait)
+    finally:
+        service.close()
