@@ -267,7 +267,10 @@ def _encode_cursor(key: str) -> str:
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor.encode("ascii")).decode("utf-8")
+        key = base64.b64decode(cursor.encode("ascii"), altchars=b"-_", validate=True)
+        if not key:
+            raise ValueError("empty")
+        return key.decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise _error("after: not a cursor this API gave out", "BAD_USER_INPUT") from None
 

@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from draftsman_runtime.errors import ConcurrencyError, DuplicateError, KeyTakenError
-from draftsman_runtime.store import Commit, EventStore, NewDelivery, Settlement, Snapshot
+from draftsman_runtime.store import (
+    Commit,
+    Emitted,
+    EventStore,
+    NewDelivery,
+    Settlement,
+    Snapshot,
+)
 
 
 class StoreConformance:
@@ -232,6 +239,41 @@ class StoreConformance:
             6.0,
         )
         assert store.next_due() is None
+
+    def test_a_trace_is_every_delivery_of_one_correlation_with_its_outcome(
+        self, store: EventStore
+    ) -> None:
+        command = [
+            NewDelivery("command:c1", "Open", "A.Open", {"k": "x"}, "", "c1"),
+            NewDelivery("command:c1", "Open", "B.Open", {"k": "x"}, "", "c1"),
+        ]
+        store.enqueue(command, 1.0)
+        store.enqueue([NewDelivery("command:c2", "Open", "A.Open", {"k": "y"}, "", "c2")], 1.0)
+        first, second = store.trace("c1")
+        assert (first.flow, second.flow, first.correlation) == ("A.Open", "B.Open", "c1")
+        emitted = (Emitted("Opened", 1, {"k": "x"}),)
+        with store.exclusive():
+            assert store.claim(first.id, 2.0) is not None
+            store.settle(
+                first.id, Settlement("done", 1, 2.0, "accepted", key="x", emitted=emitted), 2.0
+            )
+        # the event's delivery to a third flow descends from the same command
+        store.commit(
+            Commit(
+                "A",
+                "id-x",
+                0,
+                events=[("ev-1", "Opened", {"k": "x"})],
+                add_keys=["x"],
+                deliveries=[NewDelivery("ev-1", "Opened", "C.Count", {"k": "x"}, "A x@1", "c1")],
+                recorded=3.0,
+            )
+        )
+        runs = store.trace("c1")
+        assert [r.flow for r in runs] == ["A.Open", "B.Open", "C.Count"]
+        assert (runs[0].status, runs[0].key, runs[0].emitted) == ("done", "x", emitted)
+        assert (runs[1].status, runs[1].emitted) == ("pending", ())
+        assert store.trace("") == [] and store.trace("unknown") == []
 
     def test_a_rolled_back_settlement_leaves_the_delivery_pending(self, store: EventStore) -> None:
         store.enqueue(self.deliveries("a"), 5.0)

@@ -126,7 +126,7 @@ GOOD = {"key": "c1", "version": 2, "fingerprint": "counter-v1", "state": {"count
     ("rows", "raw", "message"),
     [
         ([], b"not gzip", "is damaged"),
-        ([], gzip.compress(b"\xff\xfe\n"), "line 1 is damaged: not UTF-8 at byte 0"),
+        ([], gzip.compress(b"\xff\xfe\n", mtime=0), "line 1 is damaged: not UTF-8 at byte 0"),
         ([GOOD, "{broken"], None, "line 2 is damaged: not JSON"),
         ([GOOD, {"key": "c2", "state": {}}], None, "line 2 lacks key, version or state"),
         ([GOOD, {**GOOD, "key": ""}], None, "line 2: key must be a non-empty string"),

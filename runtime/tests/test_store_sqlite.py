@@ -141,3 +141,38 @@ def test_a_lock_held_too_long_is_a_store_error(tmp_path: Path) -> None:
 def test_a_missing_folder_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot open .*: the folder .* does not exist"):
         SQLiteEventStore(str(tmp_path / "no" / "such" / "folder" / "x.sqlite3"))
+
+
+def test_a_schema_1_store_is_upgraded_in_place_keeping_everything(tmp_path: Path) -> None:
+    """Runtime 0.2 wrote schema 1: deliveries had no correlation, instance or emitted."""
+    from draftsman_runtime.sqlite import _UPGRADE_1_2
+    from draftsman_runtime.store import NewDelivery
+
+    path = tmp_path / "old.sqlite3"
+    store = SQLiteEventStore(str(path))
+    store.commit(Commit("Counter", "id-1", 0, events=[("e1", "Created", {"n": 1})], add_keys=["a"]))
+    store.enqueue([NewDelivery("e1", "Created", "Tally.Open", {"n": 1}, "Counter a@1")], 1.0)
+    store.close()
+    db = sqlite3.connect(path)  # turn it back into schema 1, as 0.2 left it
+    db.execute("DROP INDEX deliveries_correlation")
+    for column in ("correlation", "instance", "emitted"):
+        db.execute(f"ALTER TABLE deliveries DROP COLUMN {column}")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    assert "ADD COLUMN correlation" in _UPGRADE_1_2
+
+    upgraded = SQLiteEventStore(str(path))
+    try:
+        [delivery] = upgraded.deliveries(("pending",), 10)
+        assert (delivery.event_type, delivery.flow, delivery.correlation) == (
+            "Created",
+            "Tally.Open",
+            "",
+        )
+        assert upgraded.resolve("Counter", "a") == "id-1"
+        assert len(upgraded.history("Counter", "id-1")) == 1
+        version = upgraded._db.execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION == 2
+    finally:
+        upgraded.close()

@@ -1,7 +1,7 @@
 # The registry of the toy model, as draftsman-gen would generate it.
 from __future__ import annotations
 
-from draftsman_runtime import AggregateType, Registry, TriggerSpec
+from draftsman_runtime import Access, AggregateType, Mutation, Reader, Registry, TriggerSpec
 from toy import model as m
 
 COUNTER = AggregateType(
@@ -117,4 +117,27 @@ REGISTRY = Registry(
         "Reset": m.Reset.from_payload,
     },
     triggers=TRIGGERS,
+    mutations=[
+        Mutation(
+            namespace="Counter", name="create", command="CreateCounter", access=Access("anonymous")
+        ),
+        Mutation(namespace="Counter", name="add", command="AddToCounter"),
+        Mutation(
+            namespace="Counter", name="reset", command="Reset", access=Access("role", "admin")
+        ),
+        # the caller's own counter: named after them, by a field they give or one filled in
+        Mutation(
+            namespace="Counter", name="createOwn", command="CreateCounter", user_must_match="name"
+        ),
+        Mutation(
+            namespace="Counter",
+            name="createMine",
+            command="CreateCounter",
+            username_fields=("name",),
+        ),
+    ],
+    readers=[
+        Reader(aggregate="Counter", access=Access("anonymous")),
+        Reader(aggregate="Tally", access=Access("role", "auditor")),
+    ],
 )

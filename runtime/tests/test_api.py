@@ -1,0 +1,376 @@
+"""The GraphQL API on the toy model, in process (starlette's TestClient runs the lifespan, so
+the dispatcher thread runs as in `serve`). Real uvicorn servers are started by the
+compiler's end-to-end tests (tests/test_api_server.py at the top of the repository)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from conftest import Clock
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from starlette.testclient import TestClient
+from toy.registry import REGISTRY
+
+from draftsman_runtime import ConfigError, Service, Settings, SQLiteEventStore
+from draftsman_runtime.api import MAX_DEPTH, create_app
+from draftsman_runtime.auth import AuthSettings
+
+SECRET = "s" * 40
+KEY = "test-api-key"
+
+
+def token(sub: str = "ada", roles: list[str] | None = None, ttl: float = 600, **claims: Any) -> str:
+    body = {"sub": sub, "exp": time.time() + ttl, "roles": roles or [], **claims}
+    return jwt.encode(body, SECRET, algorithm="HS256")
+
+
+def bearer(**kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(**kwargs)}"}
+
+
+class Api:
+    def __init__(self, client: TestClient, database: str) -> None:
+        self.client = client
+        self.database = database
+
+    def post(self, query: str, headers: dict[str, str] | None = None, **variables: Any) -> Any:
+        response = self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+        )
+        return response.json()
+
+    def create(self, name: str, limit: int = 100, headers: dict[str, str] | None = None) -> Any:
+        return self.post(
+            "mutation($i: CreateCounterInput!) { Counter { create(input: $i) { correlationId } } }",
+            headers if headers is not None else {"X-Api-Key": KEY},
+            i={"name": name, "limit": limit},
+        )
+
+    def wait(self, correlation: str) -> dict[str, Any]:
+        answer = self.post(
+            "query($c: String!) { wait(correlationId: $c) { complete runs { flow trigger "
+            "origin key status reason message attempts events { type version data } } } }",
+            {"X-Api-Key": KEY},
+            c=correlation,
+        )
+        assert "errors" not in answer, answer
+        trace: dict[str, Any] = answer["data"]["wait"]
+        return trace
+
+    def deliveries(self) -> int:
+        store = SQLiteEventStore(self.database)
+        try:
+            return len(store.deliveries(("pending", "done", "rejected", "dead"), 10_000))
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    database = str(tmp_path / "api.sqlite3")
+    env = {"TOY_JWT_SECRET": SECRET, "TOY_API_KEYS": f"other-key,{KEY}"}
+
+    def make() -> Service:
+        return Service(REGISTRY, SQLiteEventStore(database), settings=Settings(database=database))
+
+    app = create_app(REGISTRY, environ=env, service=make, poll=0.05)
+    with TestClient(app) as client:
+        yield Api(client, database)
+
+
+def correlation_of(answer: Any, field: str = "create") -> str:
+    assert "errors" not in answer, answer
+    value: str = answer["data"]["Counter"][field]["correlationId"]
+    return value
+
+
+# -- commands, traces, waiting -----------------------------------------------------------------
+def test_a_command_is_stored_answered_and_run_in_the_background(api: Api) -> None:
+    trace = api.wait(correlation_of(api.create("c1", 5)))
+    assert trace["complete"] is True
+    runs = {run["flow"]: run for run in trace["runs"]}
+    # CreateCounter triggers two flows, each a run of its own
+    assert set(runs) == {"Counter.Create", "Tally.Open"}
+    create = runs["Counter.Create"]
+    assert create["status"] == "ACCEPTED" and create["key"] == "c1"
+    assert create["events"] == [
+        {"type": "Created", "version": 1, "data": {"name": "c1", "limit": 5}}
+    ]
+    assert create["trigger"] == "CreateCounter" and create["attempts"] == 1
+
+
+def test_the_trace_follows_events_into_other_aggregates(api: Api) -> None:
+    api.wait(correlation_of(api.create("c2")))
+    answer = api.post(
+        'mutation { Counter { add(input: {name: "c2", amount: 3}) { correlationId } } }',
+        bearer(),
+    )
+    trace = api.wait(correlation_of(answer, "add"))
+    assert [(r["flow"], r["trigger"], r["status"]) for r in trace["runs"]] == [
+        ("Counter.Add", "AddToCounter", "ACCEPTED"),
+        ("Tally.Count", "Added", "ACCEPTED"),  # a delivery of the event the first run stored
+    ]
+    assert trace["runs"][1]["origin"] == "Counter c2@2"
+    assert trace["runs"][1]["events"][0]["type"] == "Counted"
+
+
+def test_a_rejected_flow_is_in_the_trace_with_its_reason(api: Api) -> None:
+    trace = api.wait(
+        correlation_of(
+            api.post(
+                'mutation { Counter { add(input: {name: "nobody", amount: 1}) { correlationId } } }',
+                bearer(),
+            ),
+            "add",
+        )
+    )
+    [run] = trace["runs"]
+    assert run["status"] == "REJECTED" and run["reason"] == "not-found"
+    assert "not found" in run["message"]
+
+
+def test_an_unknown_correlation_id_has_an_empty_incomplete_trace(api: Api) -> None:
+    answer = api.post(
+        '{ trace(correlationId: "nope") { complete runs { id } } }', {"X-Api-Key": KEY}
+    )
+    assert answer["data"]["trace"] == {"complete": False, "runs": []}
+
+
+# -- bad input: nothing stored -------------------------------------------------------------------
+def test_a_payload_the_command_refuses_names_the_field_and_stores_nothing(api: Api) -> None:
+    answer = api.post(
+        'mutation { Counter { create(input: {name: "x", limit: 2147483647}) '
+        "{ correlationId } } }",
+        {"X-Api-Key": KEY},
+    )
+    assert "errors" not in answer  # a valid Int
+    before = api.deliveries()
+    # a lone surrogate: JSON text can carry it, the command refuses it
+    body = (
+        '{"query": "mutation($i: CreateCounterInput!) { Counter { create(input: $i) '
+        '{ correlationId } } }", "variables": {"i": {"name": "\\ud800", "limit": 1}}}'
+    )
+    answer = api.client.post(
+        "/graphql",
+        content=body.encode(),
+        headers={"X-Api-Key": KEY, "content-type": "application/json"},
+    ).json()
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "name" in answer["errors"][0]["message"]
+    assert api.deliveries() == before
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ('{name: "x", limit: "ten"}', "Int cannot represent"),
+        ('{name: "x", colour: "red"}', "colour"),
+        ("{limit: 3}", "name"),
+        ('{name: "x", limit: 99999999999}', "Int cannot represent"),
+    ],
+)
+def test_graphql_refuses_wrong_types_unknown_and_missing_fields(
+    api: Api, inputs: str, expected: str
+) -> None:
+    answer = api.post(
+        f"mutation {{ Counter {{ create(input: {inputs}) {{ correlationId }} }} }}",
+        {"X-Api-Key": KEY},
+    )
+    assert expected in answer["errors"][0]["message"]
+    assert api.deliveries() == 0
+
+
+def test_malformed_requests_get_clear_errors(api: Api) -> None:
+    bad_json = api.client.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert bad_json.status_code == 400
+    syntax = api.post("mutation { Counter { create(input: ", {"X-Api-Key": KEY})
+    assert "Syntax Error" in syntax["errors"][0]["message"]
+    unknown = api.post("{ nothing }", {"X-Api-Key": KEY})
+    assert "Cannot query field 'nothing'" in unknown["errors"][0]["message"]
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(api: Api) -> None:
+    big = b'{"query": "' + b"x" * 1_100_000 + b'"}'
+    response = api.client.post(
+        "/graphql", content=big, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert "larger than 1,048,576 bytes" in response.json()["errors"][0]["message"]
+
+
+def test_deep_queries_are_refused(api: Api) -> None:
+    nested = "runs { events { type } }"
+    fragment = "fragment F on Trace { complete " + nested + " }"
+    ok = api.post('{ trace(correlationId: "x") { ...F } } ' + fragment, {"X-Api-Key": KEY})
+    assert "errors" not in ok
+    deep = "{ __schema { types { fields { type { " + "ofType { " * MAX_DEPTH + "name"
+    deep += " }" * (MAX_DEPTH + 5)
+    answer = api.post(deep, {"X-Api-Key": KEY})
+    assert "the limit is 12" in answer["errors"][0]["message"]
+
+
+# -- reading -------------------------------------------------------------------------------------
+def test_get_and_filter_with_pagination(api: Api) -> None:
+    for n in range(7):
+        api.wait(correlation_of(api.create(f"k{n}", limit=10 * n)))
+    got = api.post('{ Counter { get(key: "k3") { name limit count } } }', {"X-Api-Key": KEY})
+    assert got["data"]["Counter"]["get"] == {"name": "k3", "limit": 30, "count": 0}
+    missing = api.post('{ Counter { get(key: "zz") { name } } }', {"X-Api-Key": KEY})
+    assert missing["data"]["Counter"]["get"] is None
+    query = (
+        "query($after: String) { Counter { filter(where: {limit: {gte: 20}, name: "
+        '{beginsWith: "k"}}, first: 2, after: $after) { items { name } cursor } } }'
+    )
+    names, after = [], None
+    for _page in range(5):
+        page = api.post(query, {"X-Api-Key": KEY}, after=after)["data"]["Counter"]["filter"]
+        names += [item["name"] for item in page["items"]]
+        after = page["cursor"]
+        if after is None:
+            break
+    assert names == ["k2", "k3", "k4", "k5", "k6"]
+    bad = api.post('{ Counter { filter(after: "%%%") { cursor } } }', {"X-Api-Key": KEY})
+    assert "not a cursor" in bad["errors"][0]["message"]
+    too_many = api.post("{ Counter { filter(first: 501) { cursor } } }", {"X-Api-Key": KEY})
+    assert "between 1 and 500" in too_many["errors"][0]["message"]
+
+
+# -- authorization -------------------------------------------------------------------------------
+def _expired() -> dict[str, str]:
+    return bearer(ttl=-120)  # beyond the 30 s leeway
+
+
+def _forged() -> dict[str, str]:
+    body = {"sub": "ada", "exp": time.time() + 600, "roles": ["admin", "auditor"]}
+    return {"Authorization": "Bearer " + jwt.encode(body, "w" * 40, algorithm="HS256")}
+
+
+CREDENTIALS = {
+    "none": dict,
+    "wrong key": lambda: {"X-Api-Key": "guess"},
+    "forged token": _forged,
+    "expired token": _expired,
+    "key": lambda: {"X-Api-Key": KEY},
+    "token": lambda: bearer(),
+    "admin token": lambda: bearer(roles=["admin"]),
+}
+
+# operation -> the credentials that may call it
+MATRIX = {
+    "create (anonymous)": {"key", "token", "admin token"},
+    "add (authenticated)": {"token", "admin token"},
+    "reset (role admin)": {"admin token"},
+}
+OPERATIONS = {
+    "create (anonymous)": 'mutation { Counter { create(input: {name: "m"}) { correlationId } } }',
+    "add (authenticated)": 'mutation { Counter { add(input: {name: "m", amount: 1}) '
+    "{ correlationId } } }",
+    "reset (role admin)": 'mutation { Counter { reset(input: {name: "m"}) { correlationId } } }',
+}
+
+
+@pytest.mark.parametrize("credential", sorted(CREDENTIALS))
+@pytest.mark.parametrize("operation", sorted(MATRIX))
+def test_authorization_matrix(api: Api, operation: str, credential: str) -> None:
+    answer = api.post(OPERATIONS[operation], CREDENTIALS[credential]())
+    if credential in MATRIX[operation]:
+        assert "errors" not in answer, answer
+        assert api.deliveries() >= 1
+        return
+    error = answer["errors"][0]
+    # a valid token without the rights is forbidden; anything else is not authenticated
+    expected = "FORBIDDEN" if credential in ("token", "admin token") else "UNAUTHENTICATED"
+    assert error["extensions"]["code"] == expected, error
+    assert api.deliveries() == 0  # rejected before anything is stored
+    assert SECRET not in json.dumps(answer) and KEY not in json.dumps(answer)
+
+
+def test_expired_and_forged_tokens_say_why(api: Api) -> None:
+    expired = api.post(OPERATIONS["add (authenticated)"], _expired())
+    assert expired["errors"][0]["message"] == "the token has expired"
+    forged = api.post(OPERATIONS["add (authenticated)"], _forged())
+    assert "Signature verification failed" in forged["errors"][0]["message"]
+    scheme = api.post(OPERATIONS["add (authenticated)"], {"Authorization": "Basic YTpi"})
+    assert "must be 'Bearer <token>'" in scheme["errors"][0]["message"]
+
+
+def test_reading_needs_the_aggregates_access(api: Api) -> None:
+    query = "{ Tally { filter { items { name } } } }"
+    assert api.post(query, {"X-Api-Key": KEY})["errors"][0]["extensions"]["code"] == (
+        "UNAUTHENTICATED"
+    )
+    assert api.post(query, bearer())["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "errors" not in api.post(query, bearer(roles=["auditor"]))
+
+
+def test_traces_need_some_credential(api: Api) -> None:
+    answer = api.post('{ trace(correlationId: "x") { complete } }')
+    assert answer["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_user_must_match_and_username_auto_fill(api: Api) -> None:
+    own = "mutation($n: String!) { Counter { createOwn(input: {name: $n}) { correlationId } } }"
+    refused = api.post(own, bearer(sub="ada"), n="bob")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert api.deliveries() == 0
+    api.wait(correlation_of(api.post(own, bearer(sub="ada"), n="ada"), "createOwn"))
+    mine = "mutation { Counter { createMine(input: {limit: 4}) { correlationId } } }"
+    trace = api.wait(correlation_of(api.post(mine, bearer(sub="cyd")), "createMine"))
+    assert {run["key"] for run in trace["runs"]} == {"cyd"}
+
+
+def test_rs256_tokens_from_a_public_key_file(tmp_path: Path) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "key.pem").write_bytes(pem)
+    settings = AuthSettings.from_env("TOY", {"TOY_JWT_PUBLIC_KEY_FILE": str(tmp_path / "key.pem")})
+    assert settings.jwt_algorithm == "RS256" and "PUBLIC KEY" not in repr(settings)
+    database = str(tmp_path / "rs.sqlite3")
+    app = create_app(
+        REGISTRY,
+        environ={"TOY_JWT_PUBLIC_KEY_FILE": str(tmp_path / "key.pem")},
+        service=lambda: Service(REGISTRY, SQLiteEventStore(database), clock=Clock(time.time())),
+        dispatch=False,
+    )
+    good = jwt.encode({"sub": "ada", "exp": time.time() + 60}, private, algorithm="RS256")
+    hs = jwt.encode({"sub": "ada", "exp": time.time() + 60}, SECRET, algorithm="HS256")
+    with TestClient(app) as client:
+        query = {"query": OPERATIONS["add (authenticated)"]}
+        ok = client.post("/graphql", json=query, headers={"Authorization": f"Bearer {good}"})
+        assert "errors" not in ok.json()
+        # an HS256 token signed with the public key as secret (algorithm confusion) is refused
+        confused = client.post("/graphql", json=query, headers={"Authorization": f"Bearer {hs}"})
+        assert confused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TOY_JWT_SECRET": "short"}, "at least 32 characters"),
+        ({"TOY_JWT_SECRET": SECRET, "TOY_JWT_SECRET_FILE": "/x"}, "not both"),
+        ({"TOY_JWT_SECRET_FILE": "/no/such/file"}, "cannot read /no/such/file"),
+        ({"TOY_JWT_PUBLIC_KEY": "not a key"}, "PEM public key"),
+        ({"TOY_JWT_SECRET": SECRET, "TOY_JWT_PUBLIC_KEY": "x"}, "not both"),
+    ],
+)
+def test_bad_auth_configuration_is_one_clear_error(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        AuthSettings.from_env("TOY", env)
+    assert SECRET not in str(caught.value)
+
+
+# -- health --------------------------------------------------------------------------------------
+def test_health_and_readiness(api: Api) -> None:
+    assert api.client.get("/healthz").text == "ok\n"
+    assert api.client.get("/readyz").text == "ready\n"
