@@ -39,7 +39,7 @@ class Field:
     item_class: str  # ObjectList: the class of its items; else ""
     default: str | None  # the default as a Python literal; None: no default
     pattern: str  # the pattern constant (commands), or ""
-    auto_fill: bool
+    auto_fill: bool  # auto-fill: uuid (a username is an ordinary field outside the API)
 
     @property
     def list_default(self) -> bool:

@@ -189,7 +189,7 @@ def _field(names: Names, owner: str, f: ir.Field) -> cx.Field:
         item_class=names.items.get((owner, f.name), ""),
         default=py(f.default) if f.has_default else None,
         pattern=names.patterns[f.pattern] if f.pattern else "",
-        auto_fill=f.auto_fill is not None)
+        auto_fill=f.auto_fill == "uuid")
 
 
 def _fields(names: Names, owner: str, fields: tuple[ir.Field, ...]) -> tuple[cx.Field, ...]:
@@ -575,7 +575,8 @@ def _gql_input_field(gn: GraphqlNames, owner: str, f: ir.Field) -> cx.GqlField:
     default = f" (default: {json.dumps(f.default)})" if f.has_default else ""
     pattern = f" (pattern {f.pattern})" if f.pattern else ""
     described = gql_string(f"{f.type}{pattern}{default}") if default or pattern else ""
-    return cx.GqlField(f.name, type_ref + ("!" if f.required else ""), described)
+    required = not f.has_default and f.auto_fill is None
+    return cx.GqlField(f.name, type_ref + ("!" if required else ""), described)
 
 
 def _graphql(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.GraphqlSchema:
@@ -600,10 +601,10 @@ def _graphql(model: ir.Model, names: Names, base: cx.Base, top: str) -> cx.Graph
         for ns, muts in sorted(by_namespace.items()))
     documents, filters, readers = [], [], []
     for a in model.aggregates:
-        fields = [cx.GqlField(f.name, _GRAPHQL_SCALARS[f.type] + "!") for f in a.fields]
-        fields += [cx.GqlField(e.name, f"[{gn.entities[(a.name, e.name)]}!]!")
-                   for e in a.entities]
-        documents.append(cx.GqlType(gn.documents[a.name], tuple(fields),
+        shown = [cx.GqlField(f.name, _GRAPHQL_SCALARS[f.type] + "!") for f in a.fields]
+        shown += [cx.GqlField(e.name, f"[{gn.entities[(a.name, e.name)]}!]!")
+                  for e in a.entities]
+        documents.append(cx.GqlType(gn.documents[a.name], tuple(shown),
                                     gql_string(a.description.strip() or
                                                f"The document of {a.name} ({a.loc.file}).")))
         for e in a.entities:

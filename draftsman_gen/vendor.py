@@ -33,12 +33,13 @@ def runtime_root() -> Path:
 
 
 def runtime_files() -> dict[str, str]:
-    """Relative path -> text of every file of the runtime package (sources and py.typed)."""
+    """Relative path -> text of every file of the runtime package (sources, py.typed and the
+    explorer's assets)."""
     root = runtime_root()
     files: dict[str, str] = {}
     for path in sorted(root.rglob("*")):
         if "__pycache__" in path.parts or not path.is_file():
             continue
-        if path.suffix == ".py" or path.name == "py.typed":
+        if path.suffix == ".py" or path.name == "py.typed" or path.parent.name == "assets":
             files[path.relative_to(root).as_posix()] = path.read_text(encoding="utf-8")
     return files

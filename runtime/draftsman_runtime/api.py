@@ -5,8 +5,9 @@ registry, the same for every package. A mutation checks the caller and the input
 the command (`Service.accept`: durable before the answer) and answers with its correlation
 id; flows run in the background, by the dispatcher thread this application starts (and by
 any other dispatcher on the same store). `trace` and `wait` show what a command caused;
-each aggregate has `get` and `filter`. Health: `/healthz` (the process answers) and
-`/readyz` (the store answers).
+each aggregate has `get` and `filter`. A browser that GETs /graphql gets GraphiQL, from files
+inside this package (no CDN). Health: `/healthz` (the process answers) and `/readyz` (the
+store answers).
 
 Needs the `api` extra: `pip install 'draftsman-runtime[api]'`.
 """
@@ -27,7 +28,6 @@ from typing import Any, TypeAlias
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
 from ariadne.asgi import GraphQL
-from ariadne.explorer import ExplorerHttp405
 from graphql import GraphQLError
 from graphql import GraphQLResolveInfo as _Info
 from graphql.language import (
@@ -46,6 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthError, AuthSettings, Caller, authenticate, authorize
 from .errors import ConfigError, PayloadError, StoreError
+from .explorer import OfflineGraphiQL, asset_routes
 from .model import Mutation, Reader, Registry
 from .service import Service
 from .store import Delivery
@@ -57,6 +58,16 @@ MAX_DEPTH = 12  # selection nesting of one query; the deepest useful query nests
 MAX_PAGE = 500  # largest `first` of a filter
 WAIT_POLL = 0.02  # seconds between two looks at a trace in `wait`
 MAX_WAIT = 60.0  # longest `wait`
+
+EXPLORER_QUERY = """# Submit a command with a mutation; follow what it caused with `wait` or `trace`.
+# Set a bearer token (or an X-Api-Key) in Headers below. The Docs panel lists everything.
+query Trace($id: String!) {
+  wait(correlationId: $id) {
+    complete
+    runs { flow status reason message events { type version data } }
+  }
+}
+"""
 
 _STATUS = {"pending": "PENDING", "dead": "DEAD_LETTERED", "rejected": "REJECTED"}
 
@@ -378,7 +389,11 @@ def create_app(
     graphql = GraphQL(
         schema,
         validation_rules=[DepthLimit],
-        explorer=ExplorerHttp405(),
+        explorer=OfflineGraphiQL(
+            f"{registry.project} API",
+            default_query=EXPLORER_QUERY,
+            default_headers='{"Authorization": "Bearer <token>"}',
+        ),
         debug=False,
         logger="draftsman_runtime.api",
     )
@@ -417,6 +432,7 @@ def create_app(
 
     app = Starlette(
         routes=[
+            *asset_routes(),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

@@ -26,3 +26,14 @@ def test_another_api_fails_with_one_sentence_that_says_what_to_install() -> None
 def test_the_requirement_names_a_compatible_range() -> None:
     major, minor, _ = version.__version__.split(".")
     assert version.requirement() == f"draftsman-runtime>={major}.{minor},<{major}.{int(minor) + 1}"
+
+
+def test_the_server_requirements_are_the_api_extra() -> None:
+    """A package with a vendored runtime lists SERVER_REQUIREMENTS itself: they must be what
+    the `api` extra installs."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]
+    assert tuple(extras["api"]) == version.SERVER_REQUIREMENTS

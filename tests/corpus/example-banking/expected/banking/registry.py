@@ -94,7 +94,7 @@ REGISTRY = Registry(
             namespace="Banking",
             name="openAccount",
             command="OpenAccountRequested",
-            access=Access("authenticated"),
+            access=Access("role", "teller"),
         ),
         Mutation(
             namespace="Banking",

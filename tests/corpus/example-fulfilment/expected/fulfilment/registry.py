@@ -162,13 +162,14 @@ REGISTRY = Registry(
             namespace="Warehouse",
             name="dispatchShipment",
             command="DispatchShipmentRequested",
-            access=Access("authenticated"),
+            access=Access("role", "warehouse"),
         ),
         Mutation(
-            namespace="Sales",
-            name="placeOrder",
+            namespace="Orders",
+            name="place",
             command="PlaceOrderRequested",
             access=Access("authenticated"),
+            user_must_match="customerId",
         ),
         Mutation(
             namespace="Sales",

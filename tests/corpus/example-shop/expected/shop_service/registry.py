@@ -86,7 +86,7 @@ REGISTRY = Registry(
             namespace="Shop",
             name="addItems",
             command="AddItemsRequested",
-            access=Access("authenticated"),
+            access=Access("anonymous"),
         ),
         Mutation(
             namespace="Shop",
@@ -99,12 +99,13 @@ REGISTRY = Registry(
             name="createCart",
             command="CreateCartRequested",
             access=Access("authenticated"),
+            username_fields=("customer",),
         ),
     ],
     readers=[
         Reader(
             aggregate="Cart",
-            access=Access("authenticated"),
+            access=Access("anonymous"),
             entities=("items",),
         ),
     ],
