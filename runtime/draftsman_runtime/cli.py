@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -95,6 +96,14 @@ def parser(registry: Registry) -> argparse.ArgumentParser:
         action="store_true",
         help="store commands only; a separate `dispatch --follow` process runs them",
     )
+    mint = sub.add_parser(
+        "token",
+        help="print a bearer token signed with the HS256 secret of this environment "
+        f"(${prefix}_JWT_SECRET): for development, scripts and tests",
+    )
+    mint.add_argument("--sub", required=True, help="the username")
+    mint.add_argument("--role", action="append", default=[], help="repeatable")
+    mint.add_argument("--ttl", type=_seconds, default=3600.0, help="seconds (default 3600)")
     listing = sub.add_parser("deliveries", help="list deliveries and their outcomes")
     listing.add_argument(
         "--status", action="append", choices=STATUSES, help="repeatable; default: rejected and dead"
@@ -203,7 +212,7 @@ def _main(registry: Registry, argv: Sequence[str] | None) -> int:
         return ENVIRONMENT
     try:
         return VERBS[args.verb](service, args)
-    except (PayloadError, BackupError) as exc:
+    except (PayloadError, BackupError, ConfigError) as exc:
         _error(str(exc))
         return BAD_INPUT
     except StoreError as exc:
@@ -299,6 +308,28 @@ def _serve(service: Service, args: argparse.Namespace) -> int:
         return BAD_INPUT
 
 
+def _token(service: Service, args: argparse.Namespace) -> int:
+    try:
+        import jwt
+    except ImportError:
+        _error("token needs the api extra: pip install 'draftsman-runtime[api]'")
+        return ENVIRONMENT
+    from .auth import AuthSettings
+
+    prefix = service.registry.env_prefix
+    auth = AuthSettings.from_env(prefix, os.environ)
+    if auth.jwt_algorithm != "HS256":
+        raise ConfigError(f"token signs with {prefix}_JWT_SECRET, which is not set")
+    claims = {auth.username_claim: args.sub, auth.roles_claim: args.role}
+    claims["exp"] = int(time.time() + args.ttl)
+    if auth.issuer:
+        claims["iss"] = auth.issuer
+    if auth.audience:
+        claims["aud"] = auth.audience
+    print(jwt.encode(claims, auth.jwt_key, algorithm="HS256"))
+    return OK
+
+
 def _deliveries(service: Service, args: argparse.Namespace) -> int:
     for delivery in service.deliveries(tuple(args.status or ("rejected", "dead"))):
         _print(_delivery(delivery, args.detail))
@@ -347,6 +378,7 @@ VERBS: dict[str, Callable[[Service, argparse.Namespace], int]] = {
     "history": _history,
     "dispatch": _dispatch,
     "serve": _serve,
+    "token": _token,
     "deliveries": _deliveries,
     "dead-letters": _dead_letters,
     "redeliver": _redeliver,

@@ -446,3 +446,23 @@ def test_damaged_stored_data(db: Path) -> None:
     }
     (dead,) = [json.loads(x) for x in ok(run(db, "dead-letters")).stdout.splitlines()]
     assert (dead["id"], dead["reason"]) == (1, "bad-event")
+
+
+def test_token_mints_what_the_server_accepts(db: Path) -> None:
+    import jwt
+
+    from draftsman_runtime.auth import AuthSettings, authenticate
+
+    secret = "t" * 40
+    minted = ok(run(db, "token", "--sub", "ada", "--role", "admin", TOY_JWT_SECRET=secret))
+    text = minted.stdout.strip()
+    assert jwt.decode(text, secret, algorithms=["HS256"])["roles"] == ["admin"]
+    caller = authenticate(
+        AuthSettings(jwt_key=secret, jwt_algorithm="HS256"), {"authorization": f"Bearer {text}"}
+    )
+    assert (caller.username, caller.roles) == ("ada", frozenset({"admin"}))
+    unset = run(db, "token", "--sub", "ada")
+    assert (unset.returncode, unset.stderr) == (
+        2,
+        "error: token signs with TOY_JWT_SECRET, which is not set\n",
+    )
