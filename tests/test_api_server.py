@@ -279,3 +279,39 @@ def test_serve_refuses_bad_configuration_in_one_line(generated: Path, tmp_path: 
     usage = subprocess.run([sys.executable, "-m", "banking", "serve", "--port", "http"],
                            env=env, capture_output=True, text=True, timeout=60, check=False)
     assert usage.returncode == 2 and "not a port number: 'http'" in usage.stderr
+
+
+def test_several_workers_and_a_separate_dispatcher_run_each_command_once(
+        serve: Any, generated: Path, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = serve("banking", "--workers", "2")
+    env = {**os.environ, "PYTHONPATH": str(generated / "banking"),
+           "BANKING_DATABASE": str(tmp_path / "db.sqlite3")}
+    worker = subprocess.Popen([sys.executable, "-m", "banking", "dispatch", "--follow",
+                               "--poll", "0.2"], env=env, stderr=subprocess.PIPE)
+    try:
+        server.wait(open_account(server, "NL01BANK0001"))
+        teller = token("ada")
+
+        def deposit(n: int) -> str:
+            answer = server.data(DEPOSIT, teller, i={"accountNumber": "NL01BANK0001",
+                                                     "amount": 1.0, "reference": f"r{n}"})
+            correlation: str = answer["Banking"]["deposit"]["correlationId"]
+            return correlation
+
+        with ThreadPoolExecutor(8) as pool:
+            correlations = list(pool.map(deposit, range(40)))
+        for correlation in correlations:
+            assert [r["status"] for r in server.wait(correlation)["runs"]] == ["ACCEPTED"]
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
+    account = server.data("{ Account { get(key: \"NL01BANK0001\") { balance } } }",
+                          token("ada"))["Account"]["get"]
+    assert account == {"balance": 50.0}  # 10 opening + 40 deposits, each exactly once
+    history = subprocess.run([sys.executable, "-m", "banking", "history", "Account",
+                              "NL01BANK0001"], env=env, capture_output=True, text=True,
+                             check=True)
+    versions = [json.loads(line)["version"] for line in history.stdout.splitlines()]
+    assert versions == list(range(1, 42))
