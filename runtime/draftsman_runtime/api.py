@@ -54,7 +54,7 @@ from .store import Delivery
 log = logging.getLogger("draftsman_runtime.api")
 Info: TypeAlias = _Info[Any]  # graphql-core's resolve info, with a dict context
 
-MAX_DEPTH = 12  # selection nesting of one query; the deepest useful query nests 5
+MAX_DEPTH = 15  # selection nesting of one query: GraphiQL's schema query nests 13
 MAX_PAGE = 500  # largest `first` of a filter
 WAIT_POLL = 0.02  # seconds between two looks at a trace in `wait`
 MAX_WAIT = 60.0  # longest `wait`
