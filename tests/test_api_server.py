@@ -267,6 +267,10 @@ def test_serve_refuses_bad_configuration_in_one_line(generated: Path, tmp_path: 
                           capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stderr) == (
         2, "error: BANKING_JWT_SECRET must be at least 32 characters long\n")
+    workers = subprocess.run([sys.executable, "-m", "banking", "serve", "--port", "0",
+                              "--workers", "2"], env=env, capture_output=True, text=True,
+                             timeout=60, check=False)
+    assert (workers.returncode, workers.stderr) == (done.returncode, done.stderr)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

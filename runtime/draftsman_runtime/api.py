@@ -21,24 +21,27 @@ import importlib.resources
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
 from ariadne.asgi import GraphQL
-from graphql import GraphQLError
+from graphql import GraphQLError, parse
 from graphql import GraphQLResolveInfo as _Info
 from graphql.language import (
+    DocumentNode,
     FieldNode,
     FragmentSpreadNode,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
 )
 from graphql.validation import ValidationContext, ValidationRule
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -48,13 +51,18 @@ from .auth import AuthError, AuthSettings, Caller, authenticate, authorize
 from .errors import ConfigError, PayloadError, StoreError
 from .explorer import OfflineGraphiQL, asset_routes
 from .model import Mutation, Reader, Registry
+from .payload import unicode_problem
 from .service import Service
 from .store import Delivery
 
 log = logging.getLogger("draftsman_runtime.api")
+T = TypeVar("T")
 Info: TypeAlias = _Info[Any]  # graphql-core's resolve info, with a dict context
 
 MAX_DEPTH = 15  # selection nesting of one query: GraphiQL's schema query nests 13
+MAX_FIELDS = 2_000  # fields one query selects, fragments expanded (GraphiQL's: about 100)
+MAX_MUTATIONS = 20  # mutations in one request
+MAX_TOKENS = 20_000  # lexical tokens of one query
 MAX_PAGE = 500  # largest `first` of a filter
 WAIT_POLL = 0.02  # seconds between two looks at a trace in `wait`
 MAX_WAIT = 60.0  # longest `wait`
@@ -102,10 +110,10 @@ class _Api:
         assert isinstance(cached, Caller)
         return cached
 
-    def mutate(self, mutation: Mutation) -> Callable[..., dict[str, str]]:
+    def mutate(self, mutation: Mutation) -> Callable[..., Awaitable[dict[str, str]]]:
         what = f"{mutation.namespace}.{mutation.name}"
 
-        def resolve(_obj: Any, info: Info, input: Any = None) -> dict[str, str]:
+        async def resolve(_obj: Any, info: Info, input: Any = None) -> dict[str, str]:
             try:
                 caller = self.caller(info)
                 authorize(mutation.access, caller, what)
@@ -121,29 +129,25 @@ class _Api:
                         f"{what}: {mutation.user_must_match} must be your own username",
                         "FORBIDDEN",
                     )
-            try:
-                correlation = self.service.accept(mutation.command, payload)
-            except PayloadError as exc:
-                raise _error(str(exc), "BAD_USER_INPUT") from None
-            except StoreError as exc:
-                log.error("cannot store %s: %s", mutation.command, exc)
-                raise _error("the command could not be stored; try again", "UNAVAILABLE") from None
+            correlation = await _off_loop(self.service.accept, mutation.command, payload)
             self.wake.set()
             return {"correlationId": correlation}
 
         return resolve
 
-    def trace(self, _obj: Any, info: Info, correlationId: str) -> dict[str, Any]:
+    async def trace(self, _obj: Any, info: Info, correlationId: str) -> dict[str, Any]:
         self._any_caller(info, "trace")
-        return _trace(correlationId, self.service.trace(correlationId))
+        _check_text("correlationId", correlationId)
+        return _trace(correlationId, await _off_loop(self.service.trace, correlationId))
 
     async def wait(
         self, _obj: Any, info: Info, correlationId: str, timeout: float = 10.0
     ) -> dict[str, Any]:
         self._any_caller(info, "wait")
+        _check_text("correlationId", correlationId)
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_WAIT)
         while True:
-            trace = _trace(correlationId, self.service.trace(correlationId))
+            trace = _trace(correlationId, await _off_loop(self.service.trace, correlationId))
             if trace["complete"] or time.monotonic() >= deadline:
                 return trace
             await asyncio.sleep(WAIT_POLL)
@@ -167,12 +171,13 @@ class _Api:
             except AuthError as exc:
                 raise _error(str(exc), exc.code) from None
 
-        def get(_obj: Any, info: Info, key: str) -> dict[str, Any] | None:
+        async def get(_obj: Any, info: Info, key: str) -> dict[str, Any] | None:
             check(info)
-            document = self.service.show(agg.name, key)
+            _check_text("key", key)
+            document = await _off_loop(self.service.show, agg.name, key)
             return None if document is None else _shown(document, reader.entities)
 
-        def filter_(
+        async def filter_(
             _obj: Any,
             info: Info,
             where: Mapping[str, Any] | None = None,
@@ -183,13 +188,16 @@ class _Api:
             if not 1 <= first <= MAX_PAGE:
                 raise _error(f"first must be between 1 and {MAX_PAGE}", "BAD_USER_INPUT")
             start = _decode_cursor(after) if after else None
+            return await _off_loop(page, where or {}, first, start)
+
+        def page(where: Mapping[str, Any], first: int, start: str | None) -> dict[str, Any]:
             items: list[dict[str, Any]] = []
             last = None
             for key, _id in self.service.store.keys(agg.name):
                 if start is not None and key <= start:
                     continue
                 document = self.service.show(agg.name, key)
-                if document is None or not _matches(document, where or {}):
+                if document is None or not _matches(document, where):
                     continue
                 if len(items) == first:
                     return {"items": items, "cursor": _encode_cursor(last or "")}
@@ -202,6 +210,25 @@ class _Api:
 
 def _error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
+
+
+async def _off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run a store call in a worker thread, so that a slow or locked store (or a long
+    filter) never stops the server from answering other requests; and turn the errors a
+    client can cause, or must know about, into coded GraphQL errors."""
+    try:
+        return await run_in_threadpool(function, *args)
+    except PayloadError as exc:
+        raise _error(str(exc), "BAD_USER_INPUT") from None
+    except StoreError as exc:
+        log.error("the store failed: %s", exc)  # the detail (paths) is for the operator
+        raise _error("the store is not available; try again later", "UNAVAILABLE") from None
+
+
+def _check_text(name: str, value: str) -> None:
+    problem = unicode_problem(value)
+    if problem:
+        raise _error(f"{name}: {problem}", "BAD_USER_INPUT")
 
 
 def _trace(correlation: str, runs: list[Delivery]) -> dict[str, Any]:
@@ -287,82 +314,147 @@ def _decode_cursor(cursor: str) -> str:
 
 
 # -- limits ----------------------------------------------------------------------------------
-class DepthLimit(ValidationRule):
-    """Refuse operations nested deeper than MAX_DEPTH (fragments followed)."""
+class QueryLimits(ValidationRule):
+    """Refuse operations nested deeper than MAX_DEPTH or selecting more than MAX_FIELDS
+    fields (fragments counted where they are spread), and more than MAX_MUTATIONS mutations.
+    Each fragment is measured once, so a chain of fragments that spread the next one twice
+    costs linear time here, though it would select exponentially many fields."""
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
+        self.fragments: dict[str, tuple[int, int]] = {}  # name -> (depth, fields)
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_args: Any) -> None:
-        depth = self._depth(node.selection_set, 0, frozenset())
+        depth, fields = self._measure(node.selection_set, frozenset())
         if depth > MAX_DEPTH:
             self.report_error(
                 GraphQLError(f"the query nests {depth} levels; the limit is {MAX_DEPTH}", node)
             )
+        elif fields > MAX_FIELDS:
+            self.report_error(
+                GraphQLError(f"the query selects {fields} fields; the limit is {MAX_FIELDS}", node)
+            )
+        if node.operation == OperationType.MUTATION:
+            mutations = sum(
+                len(s.selection_set.selections) if s.selection_set else 1
+                for s in node.selection_set.selections
+                if isinstance(s, FieldNode)
+            )
+            if mutations > MAX_MUTATIONS:
+                self.report_error(
+                    GraphQLError(
+                        f"the request holds {mutations} mutations; the limit is {MAX_MUTATIONS}",
+                        node,
+                    )
+                )
 
-    def _depth(self, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
-        if selections is None or depth > MAX_DEPTH:
-            return depth
-        deepest = depth
+    def _measure(
+        self, selections: SelectionSetNode | None, seen: frozenset[str]
+    ) -> tuple[int, int]:
+        """(depth, number of fields) of a selection set, capped just above the limits."""
+        if selections is None:
+            return 0, 0
+        depth, fields = 0, 0
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                inner = self._depth(selection.selection_set, depth + 1, seen)
+                inner_depth, inner_fields = self._measure(selection.selection_set, seen)
+                depth, fields = max(depth, inner_depth + 1), fields + 1 + inner_fields
             elif isinstance(selection, InlineFragmentNode):
-                inner = self._depth(selection.selection_set, depth, seen)
+                inner_depth, inner_fields = self._measure(selection.selection_set, seen)
+                depth, fields = max(depth, inner_depth), fields + inner_fields
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in seen:
-                    continue  # reported by graphql-core's own rules
-                inner = self._depth(fragment.selection_set, depth, seen | {name})
-            else:
-                continue
-            deepest = max(deepest, inner)
-        return deepest
+                inner_depth, inner_fields = self._fragment(selection.name.value, seen)
+                depth, fields = max(depth, inner_depth), fields + inner_fields
+            if depth > MAX_DEPTH or fields > MAX_FIELDS:
+                break  # the verdict is in; stop counting
+        return min(depth, MAX_DEPTH + 1), min(fields, MAX_FIELDS + 1)
+
+    def _fragment(self, name: str, seen: frozenset[str]) -> tuple[int, int]:
+        if name in self.fragments:
+            return self.fragments[name]
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in seen:
+            return 0, 0  # unknown or cyclic: graphql-core's own rules report it
+        measured = self._measure(fragment.selection_set, seen | {name})
+        self.fragments[name] = measured
+        return measured
 
 
-class BodyLimit:
-    """ASGI middleware: a request body larger than `limit` bytes is answered with 413
-    before it is read whole (declared length and streamed length are both counted)."""
+def parse_query(_context: Any, data: dict[str, Any]) -> DocumentNode:
+    """graphql-core's parser with a token limit: a huge query is refused while it is read."""
+    return parse(data["query"], max_tokens=MAX_TOKENS)
+
+
+class RequestLimits:
+    """ASGI middleware for client input before GraphQL sees it: a POST must be JSON (415
+    otherwise) of at most `limit` bytes (413, counted as it arrives, chunked or not). The
+    body is read here, up to the limit, and handed on whole."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if kind != b"application/json":
+            await _refuse(scope, receive, send, 415, "send the request as application/json")
             return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _refuse(scope, receive, send, 413, self._too_large())
+            return
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await _refuse(scope, receive, send, 413, self._too_large())
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._refuse(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {"errors": [{"message": f"the request body is larger than {self.limit:,} bytes"}]},
-            status_code=413,
+        await self.app(scope, replay, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.limit:,} bytes"
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    response = JSONResponse({"errors": [{"message": message}]}, status_code=status)
+    await response(scope, receive, send)
+
+
+class ErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Where ariadne logs the errors of a request. An error a client caused (bad input,
+    credentials, a refused query) is answered, not logged: logging each with its traceback
+    let one request write megabytes. An unexpected one (a bug) is logged once per error,
+    its message cut short, without the query."""
+
+    def error(self, msg: object, *args: Any, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        original = getattr(error, "original_error", None)
+        if original is None or isinstance(original, GraphQLError):
+            return
+        self.logger.error(
+            "unexpected error in a resolver: %s: %.200s",
+            type(original).__name__,
+            original,
+            exc_info=original,
         )
-        await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 # -- the application -------------------------------------------------------------------------
@@ -385,27 +477,28 @@ def create_app(
     api_service = make()
     wake = threading.Event()
     api = _Api(api_service, auth, wake)
-    schema = make_executable_schema(schema_text(registry), *_bindables(registry, api))
+    schema = _schema(registry, api)
     graphql = GraphQL(
         schema,
-        validation_rules=[DepthLimit],
+        query_parser=parse_query,
+        validation_rules=[QueryLimits],
         explorer=OfflineGraphiQL(
             f"{registry.project} API",
             default_query=EXPLORER_QUERY,
             default_headers='{"Authorization": "Bearer <token>"}',
         ),
         debug=False,
-        logger="draftsman_runtime.api",
+        logger=ErrorLog(log, {}),
     )
 
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
     async def readyz(_request: Request) -> Response:
-        try:
-            api_service.store.next_due()
-        except StoreError as exc:
-            return PlainTextResponse(f"not ready: {exc}\n", status_code=503)
+        problem = await run_in_threadpool(api_service.store.health)
+        if problem:
+            log.warning("not ready: %s", problem)  # the detail (paths) is for the operator
+            return PlainTextResponse("not ready: the store cannot be used\n", status_code=503)
         return PlainTextResponse("ready\n")
 
     @asynccontextmanager
@@ -439,7 +532,21 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    return BodyLimit(app, api_service.settings.max_payload_bytes)
+    return RequestLimits(app, api_service.settings.max_payload_bytes)
+
+
+def _schema(registry: Registry, api: _Api) -> Any:
+    """The package's schema bound to the resolvers; a schema that does not fit the registry
+    (edited by hand, or from another build) is a ConfigError, not a crash."""
+    text = schema_text(registry)
+    try:
+        return make_executable_schema(text, *_bindables(registry, api))
+    except (GraphQLError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"{registry.package}/schema.graphql does not fit the package ({first}): rebuild "
+            "the package with draftsman-gen instead of editing it"
+        ) from None
 
 
 def _bindables(registry: Registry, api: _Api) -> list[Any]:

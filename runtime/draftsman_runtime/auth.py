@@ -76,8 +76,8 @@ class AuthSettings:
             )
         if secret and len(secret) < 32:
             raise ConfigError(f"{prefix}_JWT_SECRET must be at least 32 characters long")
-        if public and "PUBLIC KEY" not in public:
-            raise ConfigError(f"{prefix}_JWT_PUBLIC_KEY must be a PEM public key")
+        if public:
+            _check_public_key(f"{prefix}_JWT_PUBLIC_KEY", public)
         return cls(
             api_keys=keys,
             jwt_key=secret or public,
@@ -94,8 +94,26 @@ class AuthSettings:
         return f"{len(self.api_keys)} API key(s), {tokens}"
 
 
+def _check_public_key(name: str, text: str) -> None:
+    """An RSA public key in PEM form, or a ConfigError now (not on every request later)."""
+    from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        key = load_pem_public_key(text.encode("utf-8"))
+    except (ValueError, TypeError, UnicodeError):
+        raise ConfigError(f"{name} must be an RSA public key in PEM form") from None
+    if not isinstance(key, RSAPublicKey):
+        raise ConfigError(f"{name} must be an RSA public key (RS256), not {type(key).__name__}")
+
+
 def authenticate(settings: AuthSettings, headers: Mapping[str, str]) -> Caller:
     """Check the credentials a request shows. Raises AuthError when one is wrong."""
+    getlist = getattr(headers, "getlist", None)  # starlette's Headers: repeated headers
+    if getlist is not None:
+        for name in (API_KEY_HEADER, "authorization"):
+            if len(getlist(name)) > 1:
+                raise AuthError("UNAUTHENTICATED", f"the request has more than one {name} header")
     caller = Caller()
     key = headers.get(API_KEY_HEADER)
     if key is not None:
@@ -142,6 +160,11 @@ def _claims(settings: AuthSettings, token: str) -> dict[str, Any]:
     except jwt.InvalidTokenError as exc:
         # PyJWT's messages name what failed (signature, audience, a claim), never the key.
         raise AuthError("UNAUTHENTICATED", f"the token is not valid: {exc}") from None
+    except jwt.PyJWTError:  # the key and the token's algorithm do not go together
+        raise AuthError("UNAUTHENTICATED", "the token is not valid for this service") from None
+    expires = claims.get("exp")
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+        raise AuthError("UNAUTHENTICATED", "the token's exp claim must be a number")  # RFC 7519
     return claims
 
 

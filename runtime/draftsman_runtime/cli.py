@@ -297,7 +297,7 @@ def _serve(service: Service, args: argparse.Namespace) -> int:
     try:
         return server.serve(
             service.registry,
-            service.settings,
+            replace(service.settings, log_level=args.log_level or service.settings.log_level),
             host=args.host,
             port=args.port,
             workers=args.workers,

@@ -53,7 +53,9 @@ def serve(
         server = uvicorn.Server(config)
         server.run()
         return 0 if server.started else 3
-    # The worker processes build the application themselves, from the environment.
+    # The worker processes build the application themselves, from the environment; build it
+    # once here too, so that a bad setting is one line now rather than workers respawning.
+    create_app(registry, service=lambda: Service(registry, settings=settings), dispatch=False)
     os.environ[PACKAGE_VARIABLE] = registry.package
     os.environ[DISPATCH_VARIABLE] = "1" if dispatch else "0"
     os.environ[f"{registry.env_prefix}_DATABASE"] = settings.database

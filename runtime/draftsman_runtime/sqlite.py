@@ -263,6 +263,10 @@ class SQLiteEventStore(EventStore):
             except BaseException:
                 self._db.close()
                 raise
+        self._file_id = (0, 0)  # the file opened (device, inode): see health()
+        if path != ":memory:":
+            opened = os.stat(path)
+            self._file_id = (opened.st_dev, opened.st_ino)
 
     # -- opening -------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -678,6 +682,20 @@ class SQLiteEventStore(EventStore):
                 )
                 created += 1
         return created
+
+    def health(self) -> str:
+        """Also notices the file being deleted or replaced under a running service: SQLite
+        would go on writing to the unlinked file, and everything written would be lost."""
+        problem = super().health()
+        if problem or self.path == ":memory:":
+            return problem
+        try:
+            now = os.stat(self.path)
+        except OSError as exc:
+            return f"{self.path} is gone ({exc.strerror}); restart the service"
+        if (now.st_dev, now.st_ino) != self._file_id:
+            return f"{self.path} was replaced by another file; restart the service"
+        return ""
 
     def close(self) -> None:
         with self._guard:

@@ -18,6 +18,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
+from .errors import StoreError
+
 DeliveryStatus = Literal["pending", "done", "rejected", "dead"]
 
 
@@ -243,6 +245,14 @@ class EventStore(ABC):
     def restore(self, aggregate: str, instances: Sequence[tuple[str, Snapshot]]) -> int:
         """Create instances from backed-up states, all in one transaction; an instance whose
         key exists is skipped, never overwritten. Returns how many were created."""
+
+    def health(self) -> str:
+        """"" when the store can be used now, else why not (for readiness probes)."""
+        try:
+            self.next_due()
+        except StoreError as exc:
+            return str(exc)
+        return ""
 
     @abstractmethod
     def close(self) -> None:

@@ -5,6 +5,7 @@ compiler's end-to-end tests (tests/test_api_server.py at the top of the reposito
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from starlette.testclient import TestClient
 from toy.registry import REGISTRY
 
-from draftsman_runtime import ConfigError, Service, Settings, SQLiteEventStore
+from draftsman_runtime import ConfigError, Registry, Service, Settings, SQLiteEventStore
 from draftsman_runtime.api import MAX_DEPTH, create_app
 from draftsman_runtime.auth import AuthSettings
 
@@ -360,7 +361,7 @@ def test_rs256_tokens_from_a_public_key_file(tmp_path: Path) -> None:
         ({"TOY_JWT_SECRET": "short"}, "at least 32 characters"),
         ({"TOY_JWT_SECRET": SECRET, "TOY_JWT_SECRET_FILE": "/x"}, "not both"),
         ({"TOY_JWT_SECRET_FILE": "/no/such/file"}, "cannot read /no/such/file"),
-        ({"TOY_JWT_PUBLIC_KEY": "not a key"}, "PEM public key"),
+        ({"TOY_JWT_PUBLIC_KEY": "not a key"}, "RSA public key"),
         ({"TOY_JWT_SECRET": SECRET, "TOY_JWT_PUBLIC_KEY": "x"}, "not both"),
     ],
 )
@@ -374,3 +375,124 @@ def test_bad_auth_configuration_is_one_clear_error(env: dict[str, str], message:
 def test_health_and_readiness(api: Api) -> None:
     assert api.client.get("/healthz").text == "ok\n"
     assert api.client.get("/readyz").text == "ready\n"
+
+
+# -- what an attacker tried (each was a finding; each is now refused cheaply) -------------------
+def test_a_fragment_bomb_is_refused_in_linear_time(api: Api) -> None:
+    chain = "".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}\n" for i in range(40))
+    query = "query { ...F0 }\n" + chain + "fragment F40 on Query { __typename }"
+    started = time.monotonic()
+    answer = api.post(query, {"X-Api-Key": KEY})
+    assert time.monotonic() - started < 2.0
+    assert "the limit is 2000" in answer["errors"][0]["message"]
+
+
+def test_too_many_fields_tokens_or_mutations_are_refused(api: Api) -> None:
+    aliases = " ".join(f"a{i}: __typename" for i in range(2_001))
+    assert "the limit is 2000" in api.post("{ " + aliases + " }")["errors"][0]["message"]
+    tokens = api.post("{ " + " ".join(["__typename"] * 20_001) + " }")
+    assert "more than 20000 tokens" in tokens["errors"][0]["message"]
+    creates = " ".join(
+        f'c{i}: create(input: {{name: "n{i}"}}) {{ correlationId }}' for i in range(21)
+    )
+    many = api.post("mutation { Counter { " + creates + " } }", {"X-Api-Key": KEY})
+    assert "21 mutations; the limit is 20" in many["errors"][0]["message"]
+    assert api.deliveries() == 0
+
+
+def test_each_mutation_of_a_request_answers_for_itself(api: Api) -> None:
+    answer = api.post(
+        'mutation { Counter { ok: create(input: {name: "good"}) { correlationId } '
+        'bad: reset(input: {name: "good"}) { correlationId } } }',
+        {"X-Api-Key": KEY},
+    )
+    assert answer["data"]["Counter"]["bad"] is None
+    assert answer["errors"][0]["path"] == ["Counter", "bad"]
+    # the one that was stored says so: the client can follow it, and not send it again
+    trace = api.wait(answer["data"]["Counter"]["ok"]["correlationId"])
+    assert trace["complete"]
+
+
+def test_bodies_that_are_not_json_or_too_large_when_chunked(api: Api) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"query": "'
+        for _ in range(20):
+            yield b"x" * 100_000
+        yield b'"}'
+
+    chunked = api.client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert chunked.status_code == 413
+    multipart = api.client.post(
+        "/graphql",
+        content=b"--b\r\n\r\n--b--\r\n",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert multipart.status_code == 415
+    assert (
+        api.client.post(
+            "/graphql", content=b"{}", headers={"content-type": "text/plain"}
+        ).status_code
+        == 415
+    )
+
+
+def test_repeated_credential_headers_and_odd_claims_are_refused(api: Api) -> None:
+    headers = [("Authorization", f"Bearer {token(roles=['admin'])}"), ("Authorization", "Bearer x")]
+    response = api.client.post(
+        "/graphql", json={"query": OPERATIONS["reset (role admin)"]}, headers=headers
+    )
+    assert "more than one authorization header" in response.json()["errors"][0]["message"]
+    text_exp = jwt.encode({"sub": "ada", "exp": str(int(time.time()) + 600)}, SECRET, "HS256")
+    odd = api.post(OPERATIONS["add (authenticated)"], {"Authorization": f"Bearer {text_exp}"})
+    assert odd["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert api.deliveries() == 0
+
+
+def test_client_errors_are_answered_not_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    for _ in range(20):
+        api.post(OPERATIONS["add (authenticated)"], {"X-Api-Key": "guess"})
+        api.post('{ Counter { get(key: "") { name } } }', {"X-Api-Key": KEY})
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_an_elliptic_curve_key_is_a_configuration_error(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    with pytest.raises(ConfigError, match="RSA public key .RS256., not"):
+        AuthSettings.from_env("TOY", {"TOY_JWT_PUBLIC_KEY": pem})
+
+
+def test_a_schema_that_does_not_fit_the_registry_is_a_configuration_error(tmp_path: Path) -> None:
+    import dataclasses
+
+    renamed = dataclasses.replace(REGISTRY.readers[0], aggregate="Gauge")
+    registry = Registry(
+        package="toy",
+        project="Toy",
+        env_prefix="TOY",
+        generator="hand-written",
+        aggregates=list(REGISTRY.aggregates.values()),
+        commands=REGISTRY.commands,
+        triggers=REGISTRY.triggers,
+        mutations=REGISTRY.mutations,
+        readers=[renamed],
+    )
+    database = str(tmp_path / "s.sqlite3")
+    with pytest.raises(ConfigError, match="schema.graphql does not fit the package"):
+        create_app(registry, service=lambda: Service(registry, SQLiteEventStore(database)))
+
+
+def test_readiness_fails_when_the_database_file_is_deleted(api: Api) -> None:
+    assert api.client.get("/readyz").status_code == 200
+    for suffix in ("", "-wal", "-shm"):
+        Path(api.database + suffix).unlink(missing_ok=True)
+    answer = api.client.get("/readyz")
+    assert (answer.status_code, answer.text) == (503, "not ready: the store cannot be used\n")
+    assert api.database not in answer.text
