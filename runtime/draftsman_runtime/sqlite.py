@@ -545,6 +545,11 @@ class SQLiteEventStore(EventStore):
     def enqueue(self, deliveries: Sequence[NewDelivery], now: float) -> None:
         with self._write() as db:
             self._insert_deliveries(db, deliveries, now)
+            # A command is acknowledged once this returns: the file it went to must still be
+            # the store's (not deleted or replaced under the running service).
+            moved = self._moved()
+            if moved:
+                raise StoreError(moved)
 
     def due(self, now: float, limit: int, after: int = 0) -> list[Delivery]:
         with self._guard:
@@ -686,9 +691,11 @@ class SQLiteEventStore(EventStore):
     def health(self) -> str:
         """Also notices the file being deleted or replaced under a running service: SQLite
         would go on writing to the unlinked file, and everything written would be lost."""
-        problem = super().health()
-        if problem or self.path == ":memory:":
-            return problem
+        return super().health() or self._moved()
+
+    def _moved(self) -> str:
+        if self.path == ":memory:":
+            return ""
         try:
             now = os.stat(self.path)
         except OSError as exc:

@@ -496,3 +496,7 @@ def test_readiness_fails_when_the_database_file_is_deleted(api: Api) -> None:
     answer = api.client.get("/readyz")
     assert (answer.status_code, answer.text) == (503, "not ready: the store cannot be used\n")
     assert api.database not in answer.text
+    # and no command is acknowledged into the unlinked file
+    refused = api.create("after-the-delete")
+    assert refused["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+    assert refused["data"]["Counter"]["create"] is None
