@@ -11,6 +11,8 @@ Secrets and tokens are never logged or put in error messages.
 from __future__ import annotations
 
 import hmac
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ from .errors import ConfigError
 from .model import Access
 
 API_KEY_HEADER = "x-api-key"
+LEEWAY = 30  # seconds of clock difference allowed on exp and nbf
 
 
 class AuthError(Exception):
@@ -140,7 +143,28 @@ def authenticate(settings: AuthSettings, headers: Mapping[str, str]) -> Caller:
     return caller
 
 
+# (the settings that verified it, token) -> claims: settings compare by value, so a token is
+# only ever taken as verified by the same keys and rules.
+_VERIFIED: OrderedDict[tuple[AuthSettings, str], dict[str, Any]] = OrderedDict()
+VERIFIED_TOKENS = 1024  # tokens whose signature check is remembered (a third of a request)
+
+
 def _claims(settings: AuthSettings, token: str) -> dict[str, Any]:
+    """The claims of a valid token. A token once verified is remembered (by the settings
+    that verified it); its expiry is checked again on every use."""
+    remembered = _VERIFIED.get((settings, token))
+    if remembered is not None:
+        if remembered["exp"] + LEEWAY < time.time():
+            raise AuthError("UNAUTHENTICATED", "the token has expired")
+        return remembered
+    claims = _verify(settings, token)
+    _VERIFIED[(settings, token)] = claims
+    if len(_VERIFIED) > VERIFIED_TOKENS:
+        _VERIFIED.popitem(last=False)
+    return claims
+
+
+def _verify(settings: AuthSettings, token: str) -> dict[str, Any]:
     import jwt  # the api extra; imported here so the rest of the runtime does not need it
 
     if not settings.jwt_algorithm:
@@ -153,7 +177,7 @@ def _claims(settings: AuthSettings, token: str) -> dict[str, Any]:
             audience=settings.audience or None,
             issuer=settings.issuer or None,
             options={"require": ["exp"]},
-            leeway=30,
+            leeway=LEEWAY,
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("UNAUTHENTICATED", "the token has expired") from None

@@ -500,3 +500,36 @@ def test_readiness_fails_when_the_database_file_is_deleted(api: Api) -> None:
     refused = api.create("after-the-delete")
     assert refused["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
     assert refused["data"]["Counter"]["create"] is None
+
+
+def test_a_remembered_query_answers_as_the_first_time(api: Api) -> None:
+    from draftsman_runtime import api as api_module
+
+    calls = []
+    real = api_module.validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    api_module.validate = counting  # type: ignore[assignment]
+    try:
+        for name in ("r1", "r2", "r3"):
+            assert "errors" not in api.create(name)
+        bad = "{ Counter { get(key: 1) { name } } }"
+        first, second = api.post(bad, {"X-Api-Key": KEY}), api.post(bad, {"X-Api-Key": KEY})
+    finally:
+        api_module.validate = real  # type: ignore[assignment]
+    assert len(calls) == 2  # one per distinct text
+    assert first == second and "String cannot represent" in first["errors"][0]["message"]
+
+
+def test_a_remembered_token_still_expires(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from draftsman_runtime import auth
+
+    headers = bearer(ttl=60)
+    assert "errors" not in api.post(OPERATIONS["add (authenticated)"], headers)
+    later = time.time() + 3600
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    expired = api.post(OPERATIONS["add (authenticated)"], headers)
+    assert expired["errors"][0]["message"] == "the token has expired"
