@@ -53,7 +53,10 @@ def parser(registry: Registry) -> argparse.ArgumentParser:
         epilog=f"settings (environment):\n{settings}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    top.add_argument("--database", help=f"SQLite file (default: ${prefix}_DATABASE)")
+    top.add_argument(
+        "--database",
+        help=f"SQLite file or postgresql:// URL (default: ${prefix}_DATABASE)",
+    )
     top.add_argument(
         "--log-level",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -210,6 +213,9 @@ def _main(registry: Registry, argv: Sequence[str] | None) -> int:
     except StoreError as exc:
         _error(f"cannot use the store: {exc}")
         return ENVIRONMENT
+    except ConfigError as exc:  # e.g. a PostgreSQL URL without the postgres extra
+        _error(str(exc))
+        return BAD_INPUT
     try:
         return VERBS[args.verb](service, args)
     except (PayloadError, BackupError, ConfigError) as exc:

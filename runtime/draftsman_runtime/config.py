@@ -56,7 +56,7 @@ class Settings:
 
 
 _DOCS = (
-    ("DATABASE", "SQLite file of the store (default <package>.sqlite3)"),
+    ("DATABASE", "the store: a SQLite file (default <package>.sqlite3) or postgresql://..."),
     ("SYNCHRONOUS", "OFF, NORMAL (default), FULL or EXTRA"),
     ("BUSY_TIMEOUT", "seconds a writer waits for another process's lock (default 30)"),
     ("MAX_PAYLOAD_BYTES", "largest JSON payload accepted (default 1048576)"),

@@ -19,7 +19,7 @@ from .backup import DAY, BlobTarget, blob_name, decode, encode, taken_at
 from .checks import document_problem
 from .config import Settings
 from .dispatcher import Dispatcher, DispatchReport
-from .errors import BackupError, PayloadError
+from .errors import BackupError, ConfigError, PayloadError
 from .model import AggregateType, Registry
 from .payload import decode_json, unicode_problem
 from .results import Submission
@@ -47,9 +47,7 @@ class Service:
         self.registry = registry
         self.settings = settings or Settings.from_env(registry.env_prefix, registry.package)
         if store is None:
-            store = SQLiteEventStore(
-                self.settings.database, self.settings.synchronous, self.settings.busy_timeout
-            )
+            store = open_store(self.settings)
         self.store = store
         self.clock = clock
         self.retry = retry or self.settings.retry
@@ -274,6 +272,23 @@ def _check_key(key: str) -> None:
     problem = unicode_problem(key)
     if problem or not key:
         raise PayloadError(f"key {_shown(key)}: {problem or 'empty'}")
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+def open_store(settings: Settings) -> EventStore:
+    """The store `<PREFIX>_DATABASE` names: a PostgreSQL URL, or else a SQLite file."""
+    if settings.database.startswith(POSTGRES_SCHEMES):
+        try:
+            from .postgres import PostgresEventStore
+        except ImportError as exc:
+            raise ConfigError(
+                f"a PostgreSQL database needs the postgres extra ({exc.name} is missing): "
+                "pip install 'draftsman-runtime[postgres]'"
+            ) from None
+        return PostgresEventStore(settings.database)
+    return SQLiteEventStore(settings.database, settings.synchronous, settings.busy_timeout)
 
 
 def _as_json(command: Any) -> dict[str, Any]:

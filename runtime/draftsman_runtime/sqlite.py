@@ -15,7 +15,6 @@ parameterized; table names are constants.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import threading
@@ -23,7 +22,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
 
 from .errors import (
     ConcurrencyError,
@@ -32,11 +30,14 @@ from .errors import (
     KeyTakenError,
     StoreError,
 )
+from .rows import decode as _decode
+from .rows import delivery as _delivery
+from .rows import encode as _encode
+from .rows import loaded as _loaded
 from .store import (
     Commit,
     Delivery,
     DeliveryStatus,
-    Emitted,
     EventStore,
     Loaded,
     Lookup,
@@ -54,8 +55,6 @@ SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 # two checkpoints and copied once: ten times the default made W1 12% faster. The log holds up
 # to about 40 MB; a process that crashes loses nothing either way.
 WAL_AUTOCHECKPOINT = 10_000
-_decode = json.JSONDecoder().decode  # json.loads without its per-call checks: loads are hot
-_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 _SCHEMA = f"""
 CREATE TABLE keychain (
@@ -707,53 +706,3 @@ class SQLiteEventStore(EventStore):
     def close(self) -> None:
         with self._guard:
             self._db.close()
-
-
-def _loaded(rows: list[Any], fingerprint: str) -> Loaded:
-    snapshot_row = rows[0] if rows and rows[0][0] == 0 else None
-    events = [(v, t, _decode(d)) for _kind, v, t, d in (rows[1:] if snapshot_row else rows)]
-    if snapshot_row is None:
-        return Loaded(None, 0, events, events[-1][0] if events else 0)
-    _kind, version, snapshot_fingerprint, data = snapshot_row
-    head = max(version, events[-1][0]) if events else version
-    if snapshot_fingerprint == fingerprint:
-        return Loaded(_decode(data), version, events, head)
-    # A snapshot of another shape is ignored while the full history exists; once events were
-    # purged (the first one left is not version 1) it is the only record of them, read leniently.
-    if events and events[0][0] == 1:
-        return Loaded(None, 0, events, head)
-    later = [event for event in events if event[0] > version]
-    return Loaded(_decode(data), version, later, head, migrated=True)
-
-
-def _delivery(row: Any) -> Delivery:
-    try:
-        data = _decode(row[4])
-    except (TypeError, ValueError, RecursionError):
-        data = None  # damaged: the dispatcher parks it as a dead letter (bad-event)
-    return Delivery(
-        id=int(row[0]),
-        event_id=row[1],
-        event_type=row[2],
-        flow=row[3],
-        data=data,
-        origin=row[5],
-        status=row[6],
-        attempts=int(row[7]),
-        due=float(row[8]),
-        created=float(row[9]),
-        updated=float(row[10]),
-        reason=row[11],
-        message=row[12],
-        detail=row[13],
-        correlation=row[14],
-        key=row[15],
-        emitted=_emitted(row[16]),
-    )
-
-
-def _emitted(text: str) -> tuple[Emitted, ...]:
-    try:
-        return tuple(Emitted(str(t), int(v), d) for t, v, d in _decode(text))
-    except (TypeError, ValueError, RecursionError):
-        return ()  # damaged: the trace shows no events rather than failing
