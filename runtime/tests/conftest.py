@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the toy package
 
+from postgres_cluster import Cluster, find_bindir, running_cluster
 from toy import model
 from toy.registry import REGISTRY
 
@@ -43,9 +46,18 @@ def make_service(path: str = ":memory:", clock: Clock | None = None, **settings:
     )  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def service(clock: Clock) -> Iterator[Service]:
-    svc = make_service(clock=clock)
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Service]:
+    """The toy service on an in-memory SQLite store, and on a PostgreSQL schema of its own:
+    every test that takes it holds for both backends."""
+    if request.param == "sqlite":
+        svc = make_service(clock=clock)
+    else:
+        from draftsman_runtime.postgres import PostgresEventStore
+
+        cluster: Cluster = request.getfixturevalue("pg")
+        store = PostgresEventStore(cluster.url(), schema=f"t_{uuid.uuid4().hex[:12]}")
+        svc = Service(REGISTRY, store, clock=clock, settings=Settings(database=cluster.url()))
     yield svc
     svc.close()
 
@@ -55,6 +67,51 @@ def _healthy_tally() -> Iterator[None]:
     model.BROKEN.clear()
     yield
     model.BROKEN.clear()
+
+
+# -- PostgreSQL: one throwaway cluster per test process -------------------------------------
+PASSWORD = "tr0ub4dor-&-3"  # alice's; must never appear in a message
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("DRAFTSMAN_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"{reason}, and DRAFTSMAN_REQUIRE_POSTGRES=1")
+    pytest.skip(f"{reason}; set DRAFTSMAN_REQUIRE_POSTGRES=1 to fail instead")
+
+
+@pytest.fixture(scope="session")
+def driver() -> None:
+    if importlib.util.find_spec("psycopg") is None:
+        _unavailable("psycopg is not installed (pip install 'psycopg[binary]')")
+
+
+@pytest.fixture(scope="session")
+def pg(driver: None) -> Iterator[Cluster]:
+    bindir = find_bindir()
+    if bindir is None:
+        _unavailable("PostgreSQL is not installed (apt-get install postgresql)")
+        raise AssertionError("unreachable")
+    with running_cluster(bindir) as cluster:
+        import psycopg
+
+        with psycopg.connect(cluster.url(), autocommit=True) as admin:
+            admin.execute(f"CREATE ROLE alice LOGIN PASSWORD '{PASSWORD}'")
+            admin.execute("CREATE DATABASE alice OWNER alice")
+        yield cluster
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty store of each backend: a SQLite file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store.sqlite3")
+    import psycopg
+
+    cluster: Cluster = request.getfixturevalue("pg")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(cluster.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    return cluster.url(dbname=name)
 
 
 def toy_env(**extra: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """A separate process for the delivery tests: `dispatch`, or `add` commands, on one file.
 
-usage: dispatch_worker.py DATABASE dispatch|step|add [COUNT] [NAME]
+usage: dispatch_worker.py DATABASE dispatch|step|add [COUNT] [NAME]|spread COUNT SEED
+DATABASE is a SQLite file or a postgresql:// URL.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from toy.registry import REGISTRY
 
-from draftsman_runtime import Service, Settings, SQLiteEventStore
+from draftsman_runtime import Service, Settings
 from draftsman_runtime.dispatcher import DispatchReport
 
 
 def main() -> None:
     database, verb = sys.argv[1], sys.argv[2]
-    service = Service(REGISTRY, SQLiteEventStore(database), settings=Settings(database=database))
+    # a SQLite file or a postgresql:// URL, as <PREFIX>_DATABASE would name it
+    service = Service(REGISTRY, settings=Settings(database=database))
     if verb == "dispatch":  # what `python -m <package> dispatch` does
         print("ready", flush=True)
         sys.stdin.readline()  # start together with the other dispatchers
@@ -36,6 +38,14 @@ def main() -> None:
                 total += report.handled
                 print(json.dumps(report.summary()), flush=True)
         print(json.dumps({"total": total}), flush=True)
+        return
+    if verb == "spread":
+        # COUNT commands over the counters c0..c9, each with a reference unique to this process
+        count, seed = int(sys.argv[3]), sys.argv[4]
+        for n in range(count):
+            name = f"c{(n * 7 + len(seed)) % 10}"
+            payload = {"name": name, "amount": 1, "ref": f"{seed}-{n}"}
+            print(json.dumps([n, service.submit("AddToCounter", payload).ok]), flush=True)
         return
     count, name = int(sys.argv[3]), sys.argv[4]
     for n in range(count):

@@ -8,19 +8,18 @@ import json
 import logging
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
+from collections import Counter
 
 import pytest
-from conftest import HERE, Clock, make_service
+from conftest import HERE, Clock
 from toy import model
 from toy.registry import COUNTER, REGISTRY, TRIGGERS
 
-from draftsman_runtime import Registry, Service
-from draftsman_runtime.store import NewDelivery, Snapshot
+from draftsman_runtime import Registry, Service, Settings
+from draftsman_runtime.store import DeliveryStatus, NewDelivery, Snapshot
 
 WORKER = HERE / "dispatch_worker.py"
 
@@ -144,9 +143,13 @@ def test_a_stored_event_that_no_longer_parses_is_parked(counted: Service) -> Non
     assert dead.reason == "bad-event" and "does not fit the model" in dead.message
 
 
-# -- real processes ------------------------------------------------------------------------
-def _fill(path: Path, counters: int, adds: int) -> None:
-    service = make_service(str(path))
+# -- real processes, on each backend ----------------------------------------------------------
+def _open(database: str) -> Service:
+    return Service(REGISTRY, settings=Settings(database=database))
+
+
+def _fill(database: str, counters: int, adds: int) -> None:
+    service = _open(database)
     for c in range(counters):
         assert service.submit("CreateCounter", {"name": f"c{c}", "limit": 10**6}).ok
         for n in range(adds):
@@ -154,28 +157,37 @@ def _fill(path: Path, counters: int, adds: int) -> None:
     service.close()
 
 
-def _check_exactly_once(path: Path, counters: int, adds: int) -> None:
-    db = sqlite3.connect(path)
-    statuses = dict(db.execute("SELECT status, COUNT(*) FROM deliveries GROUP BY status"))
-    assert statuses == {"done": counters * adds}
-    tally_ids = dict(db.execute("SELECT key, id FROM keychain WHERE aggregate = 'Tally'"))
-    service = make_service(str(path))
-    for c in range(counters):
-        counted = db.execute(
-            "SELECT COUNT(*) FROM events WHERE aggregate = 'Tally' AND id = ?",
-            (tally_ids[f"c{c}"],),
-        ).fetchone()[0]
-        assert counted == adds + 1, f"c{c}: {counted - 1} Counted events for {adds} deliveries"
-        assert (service.show("Tally", f"c{c}") or {})["total"] == 2 * adds
-    service.close()
+def _pending(database: str) -> int:
+    service = _open(database)
+    try:
+        return len(service.store.deliveries(("pending",), 100_000))
+    finally:
+        service.close()
 
 
-def test_two_dispatcher_processes_give_each_delivery_one_effect(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite3"
-    _fill(path, counters=4, adds=300)
+def _check_exactly_once(database: str, counters: int, adds: int) -> None:
+    service = _open(database)
+    try:
+        statuses = Counter(d.status for d in service.store.deliveries(ALL, 100_000))
+        assert statuses == {"done": counters * adds}
+        for c in range(counters):
+            tally = service.store.resolve("Tally", f"c{c}")
+            assert tally is not None
+            counted = len(service.store.history("Tally", tally))
+            assert counted == adds + 1, f"c{c}: {counted - 1} Counted events for {adds} deliveries"
+            assert (service.show("Tally", f"c{c}") or {})["total"] == 2 * adds
+    finally:
+        service.close()
+
+
+ALL: tuple[DeliveryStatus, ...] = ("pending", "done", "rejected", "dead")
+
+
+def test_two_dispatcher_processes_give_each_delivery_one_effect(database: str) -> None:
+    _fill(database, counters=4, adds=300)
     procs = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), str(path), "dispatch"],
+            [sys.executable, str(WORKER), database, "dispatch"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -194,17 +206,16 @@ def test_two_dispatcher_processes_give_each_delivery_one_effect(tmp_path: Path) 
     # may do most or all of the work: what matters is that nothing ran twice or not at all.
     totals = [json.loads(out.splitlines()[-1])["total"] for out in outputs]
     assert sum(totals) == 1200, totals
-    _check_exactly_once(path, counters=4, adds=300)
+    _check_exactly_once(database, counters=4, adds=300)
 
 
-def test_sigkill_during_dispatch_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite3"
-    _fill(path, counters=3, adds=400)
+def test_sigkill_during_dispatch_loses_nothing_and_doubles_nothing(database: str) -> None:
+    _fill(database, counters=3, adds=400)
     rng = random.Random(11)
     kills = 0
     for _round in range(40):
         proc = subprocess.Popen(
-            [sys.executable, str(WORKER), str(path), "step"], stdout=subprocess.PIPE, text=True
+            [sys.executable, str(WORKER), database, "step"], stdout=subprocess.PIPE, text=True
         )
         assert proc.stdout is not None
         proc.stdout.readline()  # it has started delivering
@@ -213,16 +224,11 @@ def test_sigkill_during_dispatch_loses_nothing_and_doubles_nothing(tmp_path: Pat
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.communicate()
-        pending = (
-            sqlite3.connect(path)
-            .execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'")
-            .fetchone()[0]
-        )
-        if pending == 0:
+        if _pending(database) == 0:
             break
     assert kills >= 3
     finish = subprocess.run(
-        [sys.executable, str(WORKER), str(path), "dispatch"],
+        [sys.executable, str(WORKER), database, "dispatch"],
         input="go\n",
         capture_output=True,
         text=True,
@@ -230,7 +236,43 @@ def test_sigkill_during_dispatch_loses_nothing_and_doubles_nothing(tmp_path: Pat
         check=True,
     )
     assert json.loads(finish.stdout.splitlines()[-1])["total"] >= 0
-    _check_exactly_once(path, counters=3, adds=400)
+    _check_exactly_once(database, counters=3, adds=400)
+
+
+def test_four_writer_processes_500_commands_on_10_instances(database: str) -> None:
+    """Nothing lost or doubled, versions gapless, and each accepted command's Added event
+    delivered to the Tally exactly once."""
+    service = _open(database)
+    for c in range(10):
+        assert service.submit("CreateCounter", {"name": f"c{c}", "limit": 10**6}).ok
+    service.close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), database, "spread", "500", f"w{w}" + "x" * w],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
+    answers = [json.loads(line) for p in procs if p.stdout for line in p.stdout]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0, 0, 0]
+    assert len(answers) == 2000 and all(ok for _n, ok in answers)
+    service = _open(database)
+    try:
+        assert service.dispatch().dead == 0
+        total = 0
+        for c in range(10):
+            counter = service.store.resolve("Counter", f"c{c}")
+            assert counter is not None
+            versions = [e.version for e in service.store.history("Counter", counter)]
+            assert versions == list(range(1, len(versions) + 1))  # gapless, no duplicate
+            count = (service.show("Counter", f"c{c}") or {})["count"]
+            assert count == len(versions) - 1  # one Added per accepted command
+            assert (service.show("Tally", f"c{c}") or {})["total"] == count
+            total += count
+        assert total == 2000
+    finally:
+        service.close()
 
 
 def test_retry_delays_grow_and_stop_growing() -> None:

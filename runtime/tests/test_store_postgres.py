@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres_cluster import Cluster, _free_port, find_bindir, running_cluster
+from conftest import PASSWORD
+from postgres_cluster import Cluster, _free_port
 from store_conformance import StoreConformance
 
 from draftsman_runtime.errors import ConcurrencyError, KeyTakenError, StoreError
@@ -34,34 +35,8 @@ except ImportError:  # the skip below says what is missing
     psycopg = None  # type: ignore[assignment]
 
 HERE = Path(__file__).resolve().parent
-PASSWORD = "tr0ub4dor-&-3"  # alice's; must never appear in a message
 # A lock held by a test's other connection fails the statement instead of hanging the suite.
 OPTIONS = "?options=-c%20lock_timeout%3D10s"
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("DRAFTSMAN_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"{reason}, and DRAFTSMAN_REQUIRE_POSTGRES=1")
-    pytest.skip(f"{reason}; set DRAFTSMAN_REQUIRE_POSTGRES=1 to fail instead")
-
-
-@pytest.fixture(scope="session")
-def driver() -> None:
-    if psycopg is None:
-        _unavailable("psycopg is not installed (pip install 'psycopg[binary]')")
-
-
-@pytest.fixture(scope="session")
-def pg(driver: None) -> Iterator[Cluster]:
-    bindir = find_bindir()
-    if bindir is None:
-        _unavailable("PostgreSQL is not installed (apt-get install postgresql)")
-        raise AssertionError("unreachable")
-    with running_cluster(bindir) as cluster:
-        with psycopg.connect(cluster.url(), autocommit=True) as admin:
-            admin.execute(f"CREATE ROLE alice LOGIN PASSWORD '{PASSWORD}'")
-            admin.execute("CREATE DATABASE alice OWNER alice")
-        yield cluster
 
 
 @pytest.fixture
