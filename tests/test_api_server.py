@@ -43,7 +43,7 @@ PACKAGES = {"shop": "shop_service"}  # the examples whose package is not their f
 class Server:
     """One `python -m <package> serve` process."""
 
-    def __init__(self, root: Path, package: str, database: Path, *args: str) -> None:
+    def __init__(self, root: Path, package: str, database: Path | str, *args: str) -> None:
         self.port = free_port()
         prefix = package.upper()  # the environment prefix of the package's settings
         env = {**os.environ, "PYTHONPATH": str(root), f"{prefix}_DATABASE": str(database),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import make_service, toy_env
+from postgres_cluster import Cluster
 
 
 def run(
@@ -466,3 +468,32 @@ def test_token_mints_what_the_server_accepts(db: Path) -> None:
         2,
         "error: token signs with TOY_JWT_SECRET, which is not set\n",
     )
+
+
+@pytest.mark.parametrize("verb", [["show", "Counter", "a"], ["serve", "--port", "0"]])
+def test_a_postgresql_that_cannot_be_used_is_one_line(
+    pg: Cluster, tmp_path: Path, verb: list[str]
+) -> None:
+    from conftest import PASSWORD
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    cases = {
+        f"postgresql://postgres@127.0.0.1:{closed_port}/postgres": "connection refused",
+        pg.url("alice", "alice", "wrong-password"): "password authentication failed",
+        pg.url(dbname="nosuchdb"): "the database nosuchdb does not exist",
+    }
+    for url, reason in cases.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "toy", *verb],
+            env=toy_env(TOY_DATABASE=url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 3, done.stderr
+        [line] = done.stderr.splitlines()
+        assert line.startswith("error: cannot use the store: ") and reason in line, line
+        assert "wrong-password" not in done.stderr and PASSWORD not in done.stderr
