@@ -44,6 +44,7 @@ from graphql.utilities import TypeInfo
 from graphql.validation import ASTValidationRule, ValidationContext, ValidationRule
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -107,11 +108,12 @@ class _Api:
         self.wake = wake  # set when a command is stored: the dispatcher runs it at once
 
     def caller(self, info: Info) -> Caller:
-        context = info.context
-        cached = context.get("caller")
+        """The request's caller, as RequestLimits checked it (before GraphQL ran)."""
+        request = info.context["request"]
+        cached = getattr(request.state, "caller", None)
         if cached is None:
-            cached = authenticate(self.auth, context["request"].headers)
-            context["caller"] = cached
+            cached = authenticate(self.auth, request.headers)
+            request.state.caller = cached
         assert isinstance(cached, Caller)
         return cached
 
@@ -431,12 +433,14 @@ def _remember(cache: OrderedDict[str, V], text: str, value: V) -> None:
 
 class RequestLimits:
     """ASGI middleware for client input before GraphQL sees it: a POST must be JSON (415
-    otherwise) of at most `limit` bytes (413, counted as it arrives, chunked or not). The
-    body is read here, up to the limit, and handed on whole."""
+    otherwise), show no wrong credential (401: a key or token that is shown must be valid,
+    whatever the request asks), and be at most `limit` bytes (413, counted as it arrives,
+    chunked or not). The body is read here, up to the limit, and handed on whole."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, auth: AuthSettings) -> None:
         self.app = app
         self.limit = limit
+        self.auth = auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -451,6 +455,12 @@ class RequestLimits:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _refuse(scope, receive, send, 413, self._too_large())
             return
+        try:
+            caller = authenticate(self.auth, Headers(scope=scope))
+        except AuthError as exc:
+            await _refuse(scope, receive, send, 401, str(exc), exc.code)
+            return
+        scope.setdefault("state", {})["caller"] = caller
         body = bytearray()
         while True:
             message = await receive()
@@ -477,8 +487,13 @@ class RequestLimits:
         return f"the request body is larger than {self.limit:,} bytes"
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
-    response = JSONResponse({"errors": [{"message": message}]}, status_code=status)
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, message: str, code: str = ""
+) -> None:
+    error: dict[str, Any] = {"message": message}
+    if code:
+        error["extensions"] = {"code": code}
+    response = JSONResponse({"errors": [error]}, status_code=status)
     await response(scope, receive, send)
 
 
@@ -578,7 +593,7 @@ def create_app(
         ],
         lifespan=lifespan,
     )
-    return RequestLimits(app, api_service.settings.max_payload_bytes)
+    return RequestLimits(app, api_service.settings.max_payload_bytes, auth)
 
 
 def _schema(registry: Registry, api: _Api) -> Any:

@@ -533,3 +533,13 @@ def test_a_remembered_token_still_expires(api: Api, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(auth.time, "time", lambda: later)
     expired = api.post(OPERATIONS["add (authenticated)"], headers)
     assert expired["errors"][0]["message"] == "the token has expired"
+
+
+def test_a_wrong_credential_rejects_the_whole_request(api: Api) -> None:
+    """Even one that asks for nothing protected: a shown key or token must be valid."""
+    for headers in (_forged(), {"X-Api-Key": "guess"}, _expired()):
+        response = api.client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    fine = api.client.post("/graphql", json={"query": "{ __typename }"})
+    assert fine.json() == {"data": {"__typename": "Query"}}
