@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,13 @@ def test_edge_model_generates_clean_code(name: str, tmp_path: Path) -> None:
     assert mypy.returncode == 0, mypy.stdout
     imported = run_in(out, package, "--help")
     assert imported.returncode == 0, imported.stderr
+    # and its API: the runtime's shared types with what the model adds, if anything
+    script = ("from draftsman_runtime.api import create_app; "
+              f"from {package}.registry import REGISTRY; create_app(REGISTRY, dispatch=False); "
+              "print('ok')")
+    check = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=out, env={**os.environ, "PYTHONPATH": str(out),
+                      f"{package.upper()}_DATABASE": str(tmp_path / "db.sqlite3")},
+        capture_output=True, text=True, timeout=120, check=False)
+    assert check.stdout == "ok\n", check.stderr

@@ -74,7 +74,8 @@ WAIT_POLL = 0.02  # seconds between two looks at a trace in `wait`
 MAX_WAIT = 60.0  # longest `wait`
 
 EXPLORER_QUERY = """# Submit a command with a mutation; follow what it caused with `wait` or `trace`.
-# Set a bearer token (or an X-Api-Key) in Headers below. The Docs panel lists everything.
+# In Headers below, set "Authorization" to "Bearer <token>" (or send an "X-Api-Key").
+# The Docs panel lists everything.
 query Trace($id: String!) {
   wait(correlationId: $id) {
     complete
@@ -82,6 +83,98 @@ query Trace($id: String!) {
   }
 }
 """
+
+BASE_SCHEMA = """
+"Any JSON value: the data of an event in a trace."
+scalar JSON
+
+type Query {
+  "Every flow run a command caused so far, cross-aggregate deliveries included."
+  trace(correlationId: String!): Trace!
+  "`trace`, once nothing the command caused is pending any more (or after `timeout` seconds)."
+  wait(correlationId: String!, timeout: Float = 10): Trace!
+}
+
+"A command that is stored: its flows run in the background."
+type Accepted {
+  correlationId: String!
+}
+
+type Trace {
+  correlationId: String!
+  "False while a flow run the command caused is pending (or the command is unknown)."
+  complete: Boolean!
+  runs: [FlowRun!]!
+}
+
+enum RunStatus {
+  PENDING
+  ACCEPTED
+  REJECTED
+  DEAD_LETTERED
+}
+
+"One run of one behavior flow: for the command itself, or for a domain event it caused."
+type FlowRun {
+  id: Int!
+  flow: String!
+  "The command or domain event that triggered the run."
+  trigger: String!
+  "The instance the event came from, for a cross-aggregate delivery."
+  origin: String!
+  "The business key of the instance the flow ran on, once known."
+  key: String!
+  status: RunStatus!
+  reason: String!
+  message: String!
+  attempts: Int!
+  events: [EmittedEvent!]!
+  "ISO 8601 UTC."
+  created: String!
+  updated: String!
+}
+
+type EmittedEvent {
+  type: String!
+  version: Int!
+  data: JSON!
+}
+
+input StringFilter {
+  eq: String
+  ne: String
+  beginsWith: String
+  gt: String
+  gte: String
+  lt: String
+  lte: String
+}
+
+input IntFilter {
+  eq: Int
+  ne: Int
+  gt: Int
+  gte: Int
+  lt: Int
+  lte: Int
+}
+
+input FloatFilter {
+  eq: Float
+  ne: Float
+  gt: Float
+  gte: Float
+  lt: Float
+  lte: Float
+}
+
+input BooleanFilter {
+  eq: Boolean
+  ne: Boolean
+}
+"""
+"""The types every service's API shares; a package's schema.graphql extends Query with its
+aggregates and defines Mutation with its commands."""
 
 _STATUS = {"pending": "PENDING", "dead": "DEAD_LETTERED", "rejected": "REJECTED"}
 
@@ -546,7 +639,7 @@ def create_app(
         explorer=OfflineGraphiQL(
             f"{registry.project} API",
             default_query=EXPLORER_QUERY,
-            default_headers='{"Authorization": "Bearer <token>"}',
+            default_headers='{"Authorization": ""}',
         ),
         debug=False,
         logger=ErrorLog(log, {}),
@@ -601,7 +694,7 @@ def _schema(registry: Registry, api: _Api) -> Any:
     (edited by hand, or from another build) is a ConfigError, not a crash."""
     text = schema_text(registry)
     try:
-        return make_executable_schema(text, *_bindables(registry, api))
+        return make_executable_schema([BASE_SCHEMA, text], *_bindables(registry, api))
     except (GraphQLError, ValueError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(
@@ -629,7 +722,9 @@ def _bindables(registry: Registry, api: _Api) -> list[Any]:
             mutation.set_field(m.namespace, _marker)
             namespaces[m.namespace] = ObjectType(f"{m.namespace}Mutations")
         namespaces[m.namespace].set_field(m.name, api.mutate(m))
-    return [*bindables, mutation, *namespaces.values()]
+    if registry.mutations:  # a model without commands has no Mutation type
+        bindables.append(mutation)
+    return [*bindables, *namespaces.values()]
 
 
 def _marker(*_args: Any) -> dict[str, str]:

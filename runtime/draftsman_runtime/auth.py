@@ -118,12 +118,13 @@ def authenticate(settings: AuthSettings, headers: Mapping[str, str]) -> Caller:
             if len(getlist(name)) > 1:
                 raise AuthError("UNAUTHENTICATED", f"the request has more than one {name} header")
     caller = Caller()
-    key = headers.get(API_KEY_HEADER)
+    # An empty header is no credential (the explorer's headers editor starts with one).
+    key = headers.get(API_KEY_HEADER) or None
     if key is not None:
         if not any(hmac.compare_digest(key.encode(), k.encode()) for k in settings.api_keys):
             raise AuthError("UNAUTHENTICATED", "the API key is not valid")
         caller = Caller(api_key=True)
-    authorization = headers.get("authorization")
+    authorization = headers.get("authorization") or None
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

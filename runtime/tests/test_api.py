@@ -543,3 +543,11 @@ def test_a_wrong_credential_rejects_the_whole_request(api: Api) -> None:
         assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     fine = api.client.post("/graphql", json={"query": "{ __typename }"})
     assert fine.json() == {"data": {"__typename": "Query"}}
+
+
+def test_an_empty_credential_header_is_no_credential(api: Api) -> None:
+    """The explorer's headers editor starts with an empty Authorization header."""
+    empty = {"Authorization": "", "X-Api-Key": ""}
+    assert api.post("{ __typename }", empty) == {"data": {"__typename": "Query"}}
+    refused = api.post(OPERATIONS["add (authenticated)"], empty)
+    assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
