@@ -73,7 +73,8 @@ CODES: dict[str, str] = {
     ),
     "DG335": (
         "API authorization problem: `role` without `authorization: role` (or the reverse), "
-        "`user-must-match` naming no top-level String field, or with anonymous access"
+        "`user-must-match` naming no top-level String field, or with anonymous access, or "
+        "`auto-fill: username` with anonymous access"
     ),
 }
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -23,12 +25,6 @@ import pytest
 
 SECRET = "e2e-secret-" + "x" * 32
 API_KEY = "e2e-api-key"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def token(sub: str, *roles: str) -> dict[str, str]:
@@ -44,24 +40,34 @@ class Server:
     """One `python -m <package> serve` process."""
 
     def __init__(self, root: Path, package: str, database: Path | str, *args: str) -> None:
-        self.port = free_port()
+        # Port 0: the server binds a free port itself and says which (no race between tests
+        # that pick a port, release it and bind it later); its output goes to a file, which
+        # never fills up and blocks it as an unread pipe could.
         prefix = package.upper()  # the environment prefix of the package's settings
         env = {**os.environ, "PYTHONPATH": str(root), f"{prefix}_DATABASE": str(database),
                f"{prefix}_JWT_SECRET": SECRET, f"{prefix}_API_KEYS": API_KEY}
+        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", package, "serve", "--port", str(self.port), *args],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", package, "--log-level", "INFO", "serve", "--port", "0", *args],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the server ended: {self.process.communicate()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("the server did not answer /healthz within 30 s")
+                raise AssertionError(f"the server ended: {self.output()}")
+            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", self.output())
+            if found:
+                self.port = int(found.group(1))
+                try:  # with --workers, the workers may still be starting
+                    with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as answer:
+                        if answer.status == 200:
+                            return
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"the server did not start within 30 s: {self.output()}")
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     @property
     def url(self) -> str:
@@ -95,10 +101,11 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(sig)
         try:
-            self.process.communicate(timeout=30)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.communicate()
+            self.process.wait()
+        self.log.close()
 
 
 @pytest.fixture

@@ -163,8 +163,9 @@ def check_commands(sink: Sink, ws: Workspace, rules: FieldRules) -> dict[str, ir
         if ok and source.stem in commands:
             sink.err(source.loc(), "DG303", f"command '{source.stem}' is also defined in "
                      f"{commands[source.stem].loc.file}")
-        elif ok:
+        elif ok and _graphql_names_ok(sink, source):
             data = source.data
+            _username_needs_a_caller(sink, source, fields)
             namespace = data.get("graphql-namespace") or "".join(namespace_parts) or "Service"
             commands[source.stem] = ir.Command(
                 source.stem, "/".join(namespace_parts), tuple(fields.values()), file_loc(source),
@@ -175,6 +176,33 @@ def check_commands(sink: Sink, ws: Workspace, rules: FieldRules) -> dict[str, ir
                 access=check_access(sink, source, ()),
                 user_must_match=_user_field(sink, source, fields))
     return commands
+
+
+_GRAPHQL_NAMES = {"graphql-namespace": re.compile(r"[A-Z][A-Za-z0-9]*"),
+                  "graphql-name": re.compile(r"[a-z][A-Za-z0-9]*")}
+
+
+def _graphql_names_ok(sink: Sink, source: SourceFile) -> bool:
+    """The schema's patterns, matched whole: JSON Schema's `$` lets a final newline through."""
+    ok = True
+    for key, pattern in _GRAPHQL_NAMES.items():
+        value = source.data.get(key)
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            sink.err(source.loc((key,)), "DG204",
+                     f"{key}: {value!r} does not match '^{pattern.pattern}$'")
+            ok = False
+    return ok
+
+
+def _username_needs_a_caller(sink: Sink, source: SourceFile,
+                             fields: dict[str, ir.Field]) -> None:
+    if source.data.get("authorization") != "anonymous":
+        return
+    for f in fields.values():
+        if f.auto_fill == "username":
+            sink.err(source.loc(("authorization",)), "DG335",
+                     f"'{f.name}' is filled with the caller's username, but the command allows "
+                     "anonymous access (an API key has no username)")
 
 
 def default_graphql_name(command: str, namespace: str) -> str:

@@ -66,6 +66,7 @@ Info: TypeAlias = _Info[Any]  # graphql-core's resolve info, with a dict context
 MAX_DEPTH = 15  # selection nesting of one query: GraphiQL's schema query nests 13
 MAX_FIELDS = 2_000  # fields one query selects, fragments expanded (GraphiQL's: about 100)
 MAX_MUTATIONS = 20  # mutations in one request
+MAX_COSTLY = 5  # `wait` and `filter` fields in one request (each polls, or scans instances)
 MAX_TOKENS = 20_000  # lexical tokens of one query
 CACHED_QUERIES = 256  # query texts whose parse and validation are remembered
 CACHED_QUERY_CHARS = 8_192  # longer texts are parsed and validated every time
@@ -220,6 +221,8 @@ class _Api:
             except AuthError as exc:
                 raise _error(str(exc), exc.code) from None
             payload = dict(input or {})
+            if mutation.username_fields and not caller.username:
+                raise _error(f"{what} fills in your username: it needs a token", "UNAUTHENTICATED")
             for name in mutation.username_fields:
                 payload[name] = caller.username
             if mutation.user_must_match:
@@ -229,7 +232,11 @@ class _Api:
                         f"{what}: {mutation.user_must_match} must be your own username",
                         "FORBIDDEN",
                     )
-            correlation = await _off_loop(self.service.accept, mutation.command, payload)
+            # The mutations of one request are stored in the order written (their namespace
+            # objects would let GraphQL resolve them at once): a lock per request, taken in
+            # the order the resolvers start, which is the order of the query.
+            async with info.context.setdefault("in_order", asyncio.Lock()):
+                correlation = await _off_loop(self.service.accept, mutation.command, payload)
             self.wake.set()
             return {"correlationId": correlation}
 
@@ -434,11 +441,26 @@ class QueryLimits(ValidationRule):
             self.report_error(
                 GraphQLError(f"the query selects {fields} fields; the limit is {MAX_FIELDS}", node)
             )
+        top = self._field_nodes(node.selection_set, frozenset())
+        costly = [f for f in top if f.name.value == "wait"] + [
+            g
+            for f in top
+            if f.selection_set is not None
+            for g in self._field_nodes(f.selection_set, frozenset())
+            if g.name.value == "filter"
+        ]
+        if len(costly) > MAX_COSTLY:
+            self.report_error(
+                GraphQLError(
+                    f"the query asks for {len(costly)} wait or filter fields; the limit is "
+                    f"{MAX_COSTLY}",
+                    node,
+                )
+            )
         if node.operation == OperationType.MUTATION:
             mutations = sum(
-                len(s.selection_set.selections) if s.selection_set else 1
-                for s in node.selection_set.selections
-                if isinstance(s, FieldNode)
+                self._fields(field.selection_set, frozenset()) if field.selection_set else 1
+                for field in self._field_nodes(node.selection_set, frozenset())
             )
             if mutations > MAX_MUTATIONS:
                 self.report_error(
@@ -468,6 +490,26 @@ class QueryLimits(ValidationRule):
             if depth > MAX_DEPTH or fields > MAX_FIELDS:
                 break  # the verdict is in; stop counting
         return min(depth, MAX_DEPTH + 1), min(fields, MAX_FIELDS + 1)
+
+    def _field_nodes(self, selections: SelectionSetNode, seen: frozenset[str]) -> list[FieldNode]:
+        """The fields of a selection set, through fragments (a namespace's mutations)."""
+        found: list[FieldNode] = []
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                found.append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                found += self._field_nodes(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is not None and name not in seen:
+                    found += self._field_nodes(fragment.selection_set, seen | {name})
+            if len(found) > MAX_FIELDS:
+                break
+        return found
+
+    def _fields(self, selections: SelectionSetNode, seen: frozenset[str]) -> int:
+        return len(self._field_nodes(selections, seen))
 
     def _fragment(self, name: str, seen: frozenset[str]) -> tuple[int, int]:
         if name in self.fragments:
@@ -645,10 +687,15 @@ def create_app(
         logger=ErrorLog(log, {}),
     )
 
+    workers: dict[str, threading.Thread] = {}  # the dispatcher thread, once started
+
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
     async def readyz(_request: Request) -> Response:
+        dispatcher = workers.get("dispatcher")
+        if dispatcher is not None and not dispatcher.is_alive():
+            return PlainTextResponse("not ready: the dispatcher stopped\n", status_code=503)
         problem = await run_in_threadpool(api_service.store.health)
         if problem:
             log.warning("not ready: %s", problem)  # the detail (paths) is for the operator
@@ -668,6 +715,7 @@ def create_app(
                 daemon=True,
             )
             worker.start()
+            workers["dispatcher"] = worker
         try:
             yield
         finally:
@@ -737,11 +785,16 @@ def _dispatch_loop(
 ) -> None:
     """Run what is due; then sleep until woken by a new command, the next retry, or `poll`
     seconds (to see work stored by other processes)."""
-    try:
-        service = make()
-    except (StoreError, ConfigError) as exc:
-        log.error("the dispatcher cannot start: %s", exc)
-        return
+    service = None
+    delay = poll
+    while service is None:  # e.g. the database's connections are all taken: try again
+        try:
+            service = make()
+        except (StoreError, ConfigError) as exc:
+            log.error("the dispatcher cannot start (trying again in %.0f s): %s", delay, exc)
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, 60.0)
     try:
         while not stop.is_set():
             wake.clear()
@@ -750,6 +803,9 @@ def _dispatch_loop(
                 next_due = service.store.next_due()
             except StoreError as exc:
                 log.warning("dispatch paused: %s", exc)
+                next_due = None
+            except Exception:  # a bug must not end dispatching while the API takes commands
+                log.exception("dispatch failed; trying again")
                 next_due = None
             wait = poll if next_due is None else min(poll, max(0.0, next_due - time.time()))
             wake.wait(wait)

@@ -180,6 +180,10 @@ def string_problem(value: Any) -> str | None:
 
 
 def unicode_problem(value: str) -> str | None:
+    """Text every store can keep: valid Unicode, and no NUL character (PostgreSQL refuses
+    NUL in text; SQLite keeps it, and a service must behave the same on both)."""
+    if "\x00" in value:
+        return f"contains a NUL character at offset {value.index(chr(0))}"
     if value.isascii():  # the usual case, and much cheaper than encoding
         return None
     try:

@@ -53,6 +53,8 @@ def serve(
         server = uvicorn.Server(config)
         server.run()
         return 0 if server.started else 3
+    if port == 0:  # uvicorn's workers would report port 0: choose the free port here
+        port = _free_port(host)
     # The worker processes build the application themselves, from the environment; build it
     # once here too, so that a bad setting is one line now rather than workers respawning.
     create_app(registry, service=lambda: Service(registry, settings=settings), dispatch=False)
@@ -85,6 +87,13 @@ def app_from_environment() -> object:
         service=lambda: Service(registry, settings=settings),
         dispatch=os.environ.get(DISPATCH_VARIABLE, "1") == "1",
     )
+
+
+def _free_port(host: str) -> int:
+    family, kind, proto, _name, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.bind(address)
+        return int(probe.getsockname()[1])
 
 
 def _bind_problem(host: str, port: int) -> str:

@@ -551,3 +551,56 @@ def test_an_empty_credential_header_is_no_credential(api: Api) -> None:
     assert api.post("{ __typename }", empty) == {"data": {"__typename": "Query"}}
     refused = api.post(OPERATIONS["add (authenticated)"], empty)
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+# -- found in review ---------------------------------------------------------------------------
+def test_a_nul_character_is_refused_on_every_store(api: Api) -> None:
+    """PostgreSQL cannot keep NUL in text; a command with one would stop dispatching there."""
+    answer = api.create("x\u0000y")
+    assert answer["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "NUL" in answer["errors"][0]["message"] and api.deliveries() == 0
+    read = api.post('{ Counter { get(key: "a\\u0000b") { name } } }', {"X-Api-Key": KEY})
+    assert read["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_the_mutations_of_one_request_are_stored_in_the_order_written(api: Api) -> None:
+    adds = " ".join(
+        f'a{n}: add(input: {{name: "o", amount: {n}}}) {{ correlationId }}' for n in range(1, 10)
+    )
+    answer = api.post(
+        'mutation { Counter { c: create(input: {name: "o"}) { correlationId } ' + adds + " } }",
+        bearer(),
+    )
+    assert "errors" not in answer, answer
+    traces = [api.wait(answer["data"]["Counter"][f"a{n}"]["correlationId"]) for n in range(1, 10)]
+    assert all(t["runs"][0]["status"] == "ACCEPTED" for t in traces)  # none ran before create
+    store = SQLiteEventStore(api.database)
+    try:
+        added = [d for d in store.deliveries(("done",), 1000) if d.event_type == "AddToCounter"]
+    finally:
+        store.close()
+    assert [d.data["amount"] for d in added] == list(range(1, 10))
+
+
+def test_fragments_do_not_lift_the_mutation_limit(api: Api) -> None:
+    creates = " ".join(
+        f'c{i}: create(input: {{name: "f{i}"}}) {{ correlationId }}' for i in range(21)
+    )
+    for query in (
+        "mutation { ... on Mutation { Counter { " + creates + " } } }",
+        "mutation { Counter { ...F } } fragment F on CounterMutations { " + creates + " }",
+    ):
+        answer = api.post(query, {"X-Api-Key": KEY})
+        assert "21 mutations; the limit is 20" in answer["errors"][0]["message"], answer
+    assert api.deliveries() == 0
+
+
+def test_wait_and_filter_fields_are_limited_per_request(api: Api) -> None:
+    waits = " ".join(f'w{i}: wait(correlationId: "x", timeout: 0) {{ complete }}' for i in range(6))
+    assert (
+        "the limit is 5"
+        in api.post("{ " + waits + " }", {"X-Api-Key": KEY})["errors"][0]["message"]
+    )
+    filters = " ".join(f"f{i}: filter {{ cursor }}" for i in range(6))
+    answer = api.post("{ Counter { " + filters + " } }", {"X-Api-Key": KEY})
+    assert "6 wait or filter fields" in answer["errors"][0]["message"]
