@@ -61,6 +61,7 @@ from .rows import decode as _decode
 from .rows import delivery as _delivery
 from .rows import encode as _encode
 from .rows import loaded as _loaded
+from .rows import settled_row
 from .store import (
     Commit,
     Delivery,
@@ -864,18 +865,7 @@ class PostgresEventStore(EventStore):
                 "UPDATE deliveries SET status = %s, attempts = %s, due = %s::float8, "
                 "updated = %s::float8, reason = %s, message = %s, detail = %s, instance = %s, "
                 "emitted = %s WHERE id = %s::int8",
-                (
-                    settlement.status,
-                    settlement.attempts,
-                    settlement.due,
-                    now,
-                    settlement.reason,
-                    settlement.message,
-                    settlement.detail,
-                    settlement.key,
-                    _encode([[e.type, e.version, e.data] for e in settlement.emitted]),
-                    delivery_id,
-                ),
+                settled_row(settlement, now, delivery_id),
             )
 
     def deliveries(

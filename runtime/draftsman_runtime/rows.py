@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .store import Delivery, Emitted, Loaded
+from .store import Delivery, Emitted, Loaded, Settlement
 
 decode = json.JSONDecoder().decode  # json.loads without its per-call checks: loads are hot
 encode = json.JSONEncoder(ensure_ascii=False).encode
@@ -60,3 +60,21 @@ def emitted(text: str) -> tuple[Emitted, ...]:
         return tuple(Emitted(str(t), int(v), d) for t, v, d in decode(text))
     except (TypeError, ValueError, RecursionError):
         return ()  # damaged: the trace shows no events rather than failing
+
+
+def settled_row(settlement: Settlement, now: float, delivery_id: int) -> tuple[Any, ...]:
+    """The parameters of both stores' `UPDATE deliveries SET status, attempts, due, updated,
+    reason, message, detail, instance, emitted WHERE id`."""
+    emitted = encode([[e.type, e.version, e.data] for e in settlement.emitted])
+    return (
+        settlement.status,
+        settlement.attempts,
+        settlement.due,
+        now,
+        settlement.reason,
+        settlement.message,
+        settlement.detail,
+        settlement.key,
+        emitted,
+        delivery_id,
+    )

@@ -34,6 +34,7 @@ from .rows import decode as _decode
 from .rows import delivery as _delivery
 from .rows import encode as _encode
 from .rows import loaded as _loaded
+from .rows import settled_row
 from .store import (
     Commit,
     Delivery,
@@ -574,18 +575,7 @@ class SQLiteEventStore(EventStore):
             db.execute(
                 "UPDATE deliveries SET status = ?, attempts = ?, due = ?, updated = ?, "
                 "reason = ?, message = ?, detail = ?, instance = ?, emitted = ? WHERE id = ?",
-                (
-                    settlement.status,
-                    settlement.attempts,
-                    settlement.due,
-                    now,
-                    settlement.reason,
-                    settlement.message,
-                    settlement.detail,
-                    settlement.key,
-                    _encode([[e.type, e.version, e.data] for e in settlement.emitted]),
-                    delivery_id,
-                ),
+                settled_row(settlement, now, delivery_id),
             )
 
     def deliveries(
