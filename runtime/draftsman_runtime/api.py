@@ -51,11 +51,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth import AuthError, AuthSettings, Caller, authenticate, authorize
-from .errors import ConfigError, PayloadError, StoreError
+from .errors import ConcurrencyError, ConfigError, PayloadError, StoreError
 from .explorer import OfflineGraphiQL, asset_routes
 from .model import Mutation, Reader, Registry
 from .payload import unicode_problem
-from .service import Service
+from .service import TRACE_LIMIT, Service
 from .store import Delivery
 
 log = logging.getLogger("draftsman_runtime.api")
@@ -327,7 +327,7 @@ async def _off_loop(function: Callable[..., T], *args: Any) -> T:
         return await run_in_threadpool(function, *args)
     except PayloadError as exc:
         raise _error(str(exc), "BAD_USER_INPUT") from None
-    except StoreError as exc:
+    except (StoreError, ConcurrencyError) as exc:  # a read racing a writer, on PostgreSQL
         log.error("the store failed: %s", exc)  # the detail (paths) is for the operator
         raise _error("the store is not available; try again later", "UNAVAILABLE") from None
 
@@ -341,7 +341,8 @@ def _check_text(name: str, value: str) -> None:
 def _trace(correlation: str, runs: list[Delivery]) -> dict[str, Any]:
     return {
         "correlationId": correlation,
-        "complete": bool(runs) and all(run.status != "pending" for run in runs),
+        # A trace as long as the store's limit may go on beyond it: never called complete.
+        "complete": 0 < len(runs) < TRACE_LIMIT and all(run.status != "pending" for run in runs),
         "runs": [_run(run) for run in runs],
     }
 

@@ -93,8 +93,9 @@ class Service:
         return correlation
 
     def trace(self, correlation: str) -> list[Delivery]:
-        """Every flow run a command accepted by `accept` caused so far, oldest first."""
-        return self.store.trace(correlation)
+        """The flow runs a command accepted by `accept` caused so far, oldest first: all of
+        them, unless there are TRACE_LIMIT or more."""
+        return self.store.trace(correlation, TRACE_LIMIT)
 
     def submit_json(self, command: str, text: str | bytes) -> Submission:
         """`submit` for JSON text from a client: size, depth and number limits first."""
@@ -275,6 +276,7 @@ def _check_key(key: str) -> None:
 
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+TRACE_LIMIT = 10_000  # flow runs of one trace read at once
 
 
 def open_store(settings: Settings) -> EventStore:

@@ -604,3 +604,22 @@ def test_wait_and_filter_fields_are_limited_per_request(api: Api) -> None:
     filters = " ".join(f"f{i}: filter {{ cursor }}" for i in range(6))
     answer = api.post("{ Counter { " + filters + " } }", {"X-Api-Key": KEY})
     assert "6 wait or filter fields" in answer["errors"][0]["message"]
+
+
+def test_a_trace_as_long_as_the_limit_is_never_called_complete(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from draftsman_runtime import api as api_module
+    from draftsman_runtime import service as service_module
+
+    correlation = correlation_of(api.create("long"))
+    assert len(api.wait(correlation)["runs"]) == 2  # CreateCounter: two flows
+    monkeypatch.setattr(api_module, "TRACE_LIMIT", 2)
+    monkeypatch.setattr(service_module, "TRACE_LIMIT", 2)
+    answer = api.post(
+        "query($c: String!) { trace(correlationId: $c) { complete runs { flow } } }",
+        {"X-Api-Key": KEY},
+        c=correlation,
+    )
+    assert answer["data"]["trace"]["complete"] is False
+    assert len(answer["data"]["trace"]["runs"]) == 2
