@@ -49,7 +49,15 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
             [sys.executable, "-m", package, "--log-level", "INFO", "serve", "--port", "0", *args],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True)
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)  # its own process group: stop() reaches uvicorn's workers
+        try:
+            self._wait_until_serving()
+        except BaseException:
+            self.stop(signal.SIGKILL)  # a server that failed to start must not outlive the test
+            raise
+
+    def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -98,13 +106,18 @@ class Server:
         return trace
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
+        group = self.process.pid  # start_new_session: the group has the server's pid
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            os.killpg(group, sig)
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        try:
+            os.killpg(group, signal.SIGKILL)  # whatever of the group is left (workers)
+        except ProcessLookupError:
+            pass
         self.log.close()
 
 
