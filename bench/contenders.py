@@ -88,8 +88,6 @@ def _eventsourcing_app(db: str, sync: str, snapshot_interval: int | None) -> Any
     import os
 
     from eventsourcing import sqlite as es_sqlite
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
 
     # Same durability as the others: eventsourcing sets WAL itself; add the synchronous level.
     original = es_sqlite.SQLiteConnectionPool._create_connection
@@ -100,6 +98,18 @@ def _eventsourcing_app(db: str, sync: str, snapshot_interval: int | None) -> Any
         return connection
 
     es_sqlite.SQLiteConnectionPool._create_connection = create  # type: ignore[method-assign]
+
+    os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=db)
+    bank, account = eventsourcing_bank(snapshot_interval)
+    return bank(), account
+
+
+def eventsourcing_bank(snapshot_interval: int | None) -> tuple[Any, Any]:
+    """W1's aggregate and application in the eventsourcing library: (Bank, Account) classes,
+    on whatever persistence module the environment names (SQLite here, PostgreSQL in
+    bench/pg_w1.py)."""
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
 
     class Account(Aggregate):
         @event("Opened")
@@ -123,8 +133,7 @@ def _eventsourcing_app(db: str, sync: str, snapshot_interval: int | None) -> Any
     class Bank(Application[uuid.UUID]):
         snapshotting_intervals = {Account: snapshot_interval} if snapshot_interval else {}
 
-    os.environ.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=db)
-    return Bank(), Account
+    return Bank, Account
 
 
 def eventsourcing_w1(db: str, sync: str, accounts: int) -> tuple[int, int]:

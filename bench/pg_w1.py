@@ -61,7 +61,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -298,9 +298,6 @@ def generated_worker(url: str) -> Any:
 def eventsourcing_worker(url: str) -> Any:
     from urllib.parse import urlsplit
 
-    from eventsourcing.application import Application
-    from eventsourcing.domain import Aggregate, event
-
     parts = urlsplit(url)
     os.environ.update(
         PERSISTENCE_MODULE="eventsourcing.postgres",
@@ -311,29 +308,10 @@ def eventsourcing_worker(url: str) -> Any:
         POSTGRES_PASSWORD="",  # (trust on loopback; the variable must be set)
     )
 
-    class Account(Aggregate):  # as contenders._eventsourcing_app
-        @event("Opened")
-        def __init__(self, number: str, owner: str, balance: float) -> None:
-            self.number = number
-            self.owner = owner
-            self.balance = balance
+    from contenders import eventsourcing_bank
 
-        @event("Deposited")
-        def deposit(self, amount: float) -> None:
-            self.balance += amount
-
-        @event("Withdrawn")
-        def withdraw(self, amount: float) -> None:
-            self.balance -= amount
-
-        @classmethod
-        def create_id(cls, number: str, owner: str, balance: float) -> uuid.UUID:
-            return uuid.uuid5(uuid.NAMESPACE_URL, number)
-
-    class Bank(Application[uuid.UUID]):
-        snapshotting_intervals: ClassVar[dict[Any, int]] = {Account: 100}  # as contenders'
-
-    app = Bank()
+    bank, Account = eventsourcing_bank(100)  # classes, as in contenders.py
+    app = bank()
 
     def run(work: list[tuple[int, str, str, float]]) -> tuple[int, int]:
         accepted = rejected = 0
