@@ -12,7 +12,13 @@ decode = json.JSONDecoder().decode  # json.loads without its per-call checks: lo
 encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def loaded(rows: list[Any], fingerprint: str) -> Loaded:
+def loaded(rows: list[Any], fingerprint: str, after: int | None = None) -> Loaded:
+    """A load's rows: with `after`, the (version, type, data) of the events after it; else
+    the tagged rows of the one-statement load (0 the snapshot, 1 an event)."""
+    if after is not None:
+        events = [(v, t, decode(d)) for v, t, d in rows]
+        # The newest event is never purged: the last one read is the head.
+        return Loaded(None, after, events, events[-1][0] if events else after)
     snapshot_row = rows[0] if rows and rows[0][0] == 0 else None
     events = [(v, t, decode(d)) for _kind, v, t, d in (rows[1:] if snapshot_row else rows)]
     if snapshot_row is None:

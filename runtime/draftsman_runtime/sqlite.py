@@ -427,11 +427,7 @@ class SQLiteEventStore(EventStore):
                     _LOAD, (aggregate, aggregate_id) * 3 + (fingerprint,)
                 ).fetchall()
         try:
-            if after is not None:
-                events = [(v, t, _decode(d)) for v, t, d in rows]
-                # The newest event is never purged: the last one read is the head.
-                return Loaded(None, after, events, events[-1][0] if events else after)
-            return _loaded(rows, fingerprint)
+            return _loaded(rows, fingerprint, after)
         except (TypeError, ValueError, RecursionError) as exc:
             raise self._damaged(f"the events of {aggregate} {aggregate_id}", exc) from None
 
