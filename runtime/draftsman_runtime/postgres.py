@@ -215,16 +215,33 @@ def _many(count: int) -> int:
 
 @lru_cache(maxsize=256)
 def _commit_statement(
-    idempotency: bool, remove: int, add: int, events: int, deliveries: int, snapshot: bool
+    idempotency: bool,
+    remove: int,
+    add: int,
+    events: int,
+    deliveries: int,
+    snapshot: bool,
+    checked: bool,
 ) -> str:
     """The one statement of a commit with these parts (see `_many`; each shape is prepared).
 
-    `h` reads the head. Every write is guarded by `ok` (the head is the expected version) and,
-    with an idempotency record, by that record having been written (inserted, or an expired one
-    taken over), so a conflict or a duplicate writes nothing. A key or version another writer
-    holds is a unique violation that fails the whole statement."""
+    `h` reads the head, and `n` (for a commit with a checked key) whether the keychain still
+    maps that key to this instance. Every write is guarded by `ok` (the head is the expected
+    version, the checked key names the instance) and, with an idempotency record, by that
+    record having been written (inserted, or an expired one taken over), so a conflict or a
+    duplicate writes nothing. A key or version another writer holds is a unique violation that
+    fails the whole statement. It answers the head, whether it wrote, and whether the key
+    still names the instance."""
     ok = "(SELECT v FROM h) = %(expected)s::int8"
     parts = ["h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v)"]
+    named = "TRUE"
+    if checked:
+        parts.append(
+            "n AS (SELECT EXISTS (SELECT FROM keychain WHERE aggregate = %(a)s "
+            "AND key = %(checked)s AND id = %(i)s) AS v)"
+        )
+        named = "(SELECT v FROM n)"
+        ok += f" AND {named}"
     if idempotency:
         parts.append(
             "i AS (INSERT INTO idempotency (flow, key, expires) "
@@ -275,7 +292,7 @@ def _commit_statement(
             "fingerprint = excluded.fingerprint, data = excluded.data)"
         )
     written = "EXISTS (SELECT FROM i)" if idempotency else "TRUE"
-    return "WITH " + ", ".join(parts) + f" SELECT (SELECT v FROM h), {written}"
+    return "WITH " + ", ".join(parts) + f" SELECT (SELECT v FROM h), {written}, {named}"
 
 
 class _Guard:
@@ -768,17 +785,25 @@ class PostgresEventStore(EventStore):
             _many(len(events)),
             _many(len(commit.deliveries)),
             snapshot is not None,
+            commit.checked_key is not None,
         )
+        checked = commit.checked_key
+        if checked is not None:
+            params["checked"] = checked
         with self._guard as cur:
+            if checked is not None and self._in_exclusive and self.lock_instances:
+                self._lock_instance(cur, agg, checked)  # what `lookup` would have taken
             self._write(cur)
             try:
                 row = cur.execute(statement, params).fetchone()
             except pg_errors.UniqueViolation as exc:
                 raise self._conflict(commit, exc) from exc
         assert row is not None
-        head, written = row
+        head, written, named = row
         if head != expected:
             raise ConcurrencyError(f"{agg} {agg_id}: expected version {expected}, found {head}")
+        if not named:
+            raise ConcurrencyError(f"{agg} {checked!r} no longer names {agg_id}")
         if not written:
             flow, key, _expires = commit.idempotency or ("", "", None)
             raise DuplicateError(f"{flow}: {key} was already processed")

@@ -113,6 +113,7 @@ _HEAD = (
 )
 
 _SELECT_HEAD = "SELECT " + _HEAD.format(a="?", i="?")
+_SELECT_NAMED = "SELECT 1 FROM keychain WHERE aggregate = ? AND key = ? AND id = ?"
 _LOOKUP = (
     "SELECT k.id, EXISTS (SELECT 1 FROM idempotency WHERE flow = ? AND key = ? "
     "AND (expires IS NULL OR expires > ?)), " + _HEAD.format(a="k.aggregate", i="k.id") + " "
@@ -452,6 +453,10 @@ class SQLiteEventStore(EventStore):
             current = db.execute(_SELECT_HEAD, (agg, agg_id, agg, agg_id)).fetchone()[0]
         if current != expected:
             raise ConcurrencyError(f"{agg} {agg_id}: expected version {expected}, found {current}")
+        checked = commit.checked_key
+        named = checked is None or db.execute(_SELECT_NAMED, (agg, checked, agg_id)).fetchone()
+        if not named:
+            raise ConcurrencyError(f"{agg} {checked!r} no longer names {agg_id}")
         if commit.idempotency is not None:
             flow, key, expires = commit.idempotency
             # Insert, or take over a record that has expired; a live record is a duplicate.

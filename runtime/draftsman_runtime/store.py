@@ -140,6 +140,11 @@ class Commit:
     idempotency: tuple[str, str, float | None] | None = None  # flow, key, expires
     deliveries: list[NewDelivery] = field(default_factory=list)
     recorded: float = 0.0
+    # The business key the caller found this instance by without `lookup` (from its cache):
+    # the commit first checks that the keychain still maps it here, and is a ConcurrencyError
+    # (writing nothing) when it does not. Inside exclusive(), a store that locks instances
+    # takes the key's lock first, as `lookup` would have.
+    checked_key: str | None = None
 
 
 class Lookup(NamedTuple):

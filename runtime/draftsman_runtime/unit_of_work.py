@@ -6,6 +6,15 @@ create / not-found and idempotency, loads the document (from its cache when the 
 version is the head, else the snapshot plus the later events), runs the behavior flow, and
 commits the new events, snapshot, idempotency record, keychain changes and deliveries. A
 domain event delivered to a flow is claimed and settled in that same transaction.
+
+A flow on a key this unit of work wrote last skips the lookup: it runs on the cached
+document, and the commit itself checks that the key still names the instance at the cached
+version (`Commit.checked_key`) and that the idempotency key is new, writing nothing when
+either fails. A stale cache (another process wrote the instance) costs one attempt: the
+conflict empties the cache and the next attempt looks the key up. A rejection from the cached
+document stands only when the store agrees: the flow runs again on what the lookup finds, so
+a repeated command is "already processed" (not, say, "insufficient funds"), as without the
+cache.
 """
 
 from __future__ import annotations
@@ -33,14 +42,15 @@ from .locate import model_location
 from .model import AggregateType, AnyTrigger, FlowState, Registry
 from .results import Accepted, Reason, Rejected, Result
 from .retry import RetryPolicy, settlement
-from .store import Commit, Delivery, EventStore, NewDelivery, Settlement, Snapshot
+from .store import Commit, Delivery, EventStore, Lookup, NewDelivery, Settlement, Snapshot
 
 MAX_ATTEMPTS = 4  # the first try plus three retries after a version conflict
 CACHE_SIZE = 4096  # documents kept in memory per unit of work, most recently used
 
 log = logging.getLogger("draftsman_runtime.flows")
 
-_CacheEntry = tuple[AggregateType[Any], str, int, Any]  # aggregate, id, version, document
+# aggregate, key (the flow's), key (as the flow left it), id, version, document
+_CacheEntry = tuple[AggregateType[Any], str, str, str, int, Any]
 
 
 class UnitOfWork:
@@ -62,6 +72,8 @@ class UnitOfWork:
         self.clock = clock
         self.retry = retry or RetryPolicy()
         self._cache: OrderedDict[tuple[str, str], tuple[int, Any]] = OrderedDict()
+        # (aggregate, business key) -> id, for the documents in the cache: lookups to skip
+        self._named: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     # -- entry points --------------------------------------------------------------------
     def run(self, spec: AnyTrigger, payload: Any) -> Result:
@@ -118,7 +130,7 @@ class UnitOfWork:
                         self.store.settle(delivery.id, settled, now)
             except ConcurrencyError as exc:
                 last = str(exc)
-                self._cache.clear()
+                self.forget()
                 continue
             except DuplicateError:
                 result = _rejected(
@@ -160,7 +172,28 @@ class UnitOfWork:
         delivery: Delivery | None,
     ) -> tuple[Result, _CacheEntry | None]:
         agg = spec.aggregate
+        known = None if spec.create else self._known(agg, key)
+        if known is not None:
+            outcome = self._try(spec, payload, key, idem, now, delivery, known, True)
+            if isinstance(outcome[0], Accepted):  # committed: the store agreed
+                return outcome
         found = self.store.lookup(agg.name, key, spec.flow, idem, now)
+        return self._try(spec, payload, key, idem, now, delivery, found, False)
+
+    def _try(
+        self,
+        spec: AnyTrigger,
+        payload: Any,
+        key: str,
+        idem: str | None,
+        now: float,
+        delivery: Delivery | None,
+        found: Lookup,
+        checked: bool,
+    ) -> tuple[Result, _CacheEntry | None]:
+        """Run the flow on what `found` says and commit; `checked`: `found` came from the
+        cache, so the commit checks it."""
+        agg = spec.aggregate
         if found.processed:
             return (
                 _rejected(spec, "already-processed", f"{spec.flow}: already processed", key),
@@ -202,6 +235,8 @@ class UnitOfWork:
         events = tuple((e.EVENT_TYPE, e.to_dict()) for e in flow.events)
         correlation = delivery.correlation if delivery is not None else ""
         commit = self._commit(spec, aggregate_id, key, identity, version, events, now, correlation)
+        if checked:
+            commit.checked_key = key
         if idem is not None:
             ttl = spec.idempotency_ttl
             commit.idempotency = (spec.flow, idem, None if ttl < 0 else now + ttl)
@@ -213,7 +248,18 @@ class UnitOfWork:
         accepted = Accepted(
             spec.flow, agg.name, identity, new_version, events, flow.entity, agg.document_to_dict
         )
-        return accepted, (agg, aggregate_id, new_version, flow.entity)
+        return accepted, (agg, key, identity, aggregate_id, new_version, flow.entity)
+
+    def _known(self, agg: AggregateType[Any], key: str) -> Lookup | None:
+        """What `lookup` would answer for a key whose document is cached, if the cache is
+        still true (the commit checks it); None to ask the store."""
+        aggregate_id = self._named.get((agg.name, key))
+        if aggregate_id is None:
+            return None
+        cached = self._cache.get((agg.name, aggregate_id))
+        if cached is None:
+            return None
+        return Lookup(aggregate_id, False, cached[0])
 
     def _commit(
         self,
@@ -294,17 +340,30 @@ class UnitOfWork:
         return document
 
     def _remember(
-        self, agg: AggregateType[Any], aggregate_id: str, version: int, document: Any
+        self,
+        agg: AggregateType[Any],
+        key: str,
+        identity: str,
+        aggregate_id: str,
+        version: int,
+        document: Any,
     ) -> None:
-        cache = self._cache
+        cache, named = self._cache, self._named
         cache[(agg.name, aggregate_id)] = (version, document)
         cache.move_to_end((agg.name, aggregate_id))
         if len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
+        if identity != key:  # update-key: the old key names nothing now
+            named.pop((agg.name, key), None)
+        named[(agg.name, identity)] = aggregate_id
+        named.move_to_end((agg.name, identity))
+        if len(named) > CACHE_SIZE:
+            named.popitem(last=False)
 
     def forget(self) -> None:
         """Drop every cached document."""
         self._cache.clear()
+        self._named.clear()
 
     def current(self, agg: AggregateType[Any], aggregate_id: str, key: str) -> tuple[Any, int]:
         """A private copy of an instance's current document, and its version."""

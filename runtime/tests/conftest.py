@@ -19,6 +19,7 @@ from toy import model
 from toy.registry import REGISTRY
 
 from draftsman_runtime import Service, Settings, SQLiteEventStore
+from draftsman_runtime.service import open_store
 
 START = 1_700_000_000.0
 
@@ -44,6 +45,12 @@ def make_service(path: str = ":memory:", clock: Clock | None = None, **settings:
     return Service(
         REGISTRY, store, clock=clock or Clock(), settings=Settings(database=path, **settings)
     )  # type: ignore[arg-type]
+
+
+def open_service(database: str, clock: Clock) -> Service:
+    """The toy service on the store `database` names (a SQLite path or a PostgreSQL URL)."""
+    settings = Settings(database=database)
+    return Service(REGISTRY, open_store(settings), clock=clock, settings=settings)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -87,6 +87,35 @@ class StoreConformance:
         assert store.resolve("Thing", "old") is None
         assert store.resolve("Thing", "new") == "id-1"
 
+    def test_checked_key_commits_while_it_names_the_instance(self, store: EventStore) -> None:
+        self.commit(store, keys=["k"])
+        with store.exclusive():  # as the unit of work runs it: no lookup before the commit
+            self.commit(store, expected=1, checked_key="k")
+        assert store.load("Thing", "id-1", "fp").head == 2
+
+    def test_checked_key_that_names_nothing_is_a_conflict(self, store: EventStore) -> None:
+        self.commit(store, keys=["k"])
+        self.commit(store, "id-2", keys=["other"])
+        self.commit(store, expected=1, keys=["new"], remove_keys=["k"])  # k moved away
+        for checked in ("k", "other", "never"):
+            with pytest.raises(ConcurrencyError, match="no longer names"), store.exclusive():
+                self.commit(
+                    store,
+                    expected=2,
+                    checked_key=checked,
+                    keys=["x"],
+                    deliveries=self.deliveries("a"),
+                )
+        assert store.load("Thing", "id-1", "fp").head == 2  # nothing of them was written
+        assert store.resolve("Thing", "x") is None
+        assert store.due(10_000.0, 10) == []
+
+    def test_checked_key_at_a_stale_version_is_a_conflict(self, store: EventStore) -> None:
+        self.commit(store, keys=["k"], n=2)
+        with pytest.raises(ConcurrencyError, match="expected version 1"):
+            self.commit(store, expected=1, checked_key="k")
+        assert store.load("Thing", "id-1", "fp").head == 2
+
     # events, versions and heads
     def test_events_load_in_version_order(self, store: EventStore) -> None:
         self.commit(store, n=3)

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import Clock, make_service
+from conftest import Clock, make_service, open_service
 from toy import model
 from toy.registry import COUNTER, REGISTRY
 
@@ -146,6 +146,65 @@ def test_a_second_service_on_the_same_file_sees_every_write(tmp_path: Path) -> N
     assert (two.show("Counter", "a") or {})["count"] == 7
     versions = [e.version for e in one.history("Counter", "a") or []]
     assert versions == list(range(1, 9))
+
+
+def _counting_lookups(service: Service) -> list[str]:
+    """Record the keys `service`'s store is asked to look up."""
+    asked: list[str] = []
+    store = service.store
+    lookup = store.lookup
+
+    def counted(aggregate: str, key: str, *rest: object) -> object:
+        asked.append(key)
+        return lookup(aggregate, key, *rest)  # type: ignore[arg-type]
+
+    store.lookup = counted  # type: ignore[method-assign]
+    return asked
+
+
+def test_a_key_written_last_skips_the_lookup(service: Service) -> None:
+    asked = _counting_lookups(service)
+    create(service, limit=5)  # Counter.Create and Tally.Open look the key up
+    assert asked == ["a", "a"]
+    for _ in range(2):
+        result = service.submit("Reset", {"name": "a"})
+        assert result.ok and len(result.results) == 2
+    assert service.submit("AddToCounter", {"name": "a", "amount": 4, "ref": "r1"}).ok
+    assert asked == ["a", "a"]  # the commits checked the key (and the idempotency key) instead
+    # Repeated: the flow accepts on the cached document, the commit finds r1 and writes nothing.
+    service.submit("Reset", {"name": "a"})
+    again = service.submit("AddToCounter", {"name": "a", "amount": 4, "ref": "r1"}).results[0]
+    assert isinstance(again, Rejected) and again.reason == "already-processed"
+    assert (service.show("Counter", "a") or {})["count"] == 0
+    assert service.submit("AddToCounter", {"name": "a", "amount": 4, "ref": "r2"}).ok
+    # Repeated where the cached document rejects it (over the limit): the lookup decides.
+    again = service.submit("AddToCounter", {"name": "a", "amount": 4, "ref": "r2"}).results[0]
+    assert isinstance(again, Rejected) and again.reason == "already-processed", again
+    assert asked == ["a", "a", "a"]
+    over = service.submit("AddToCounter", {"name": "a", "amount": 4, "ref": "r3"}).results[0]
+    assert isinstance(over, Rejected) and over.reason == "functional"
+    assert (service.show("Counter", "a") or {})["count"] == 4
+    versions = [e.version for e in service.history("Counter", "a") or []]
+    assert versions == list(range(1, 7))
+
+
+def test_two_services_without_lookups_see_each_others_writes(database: str) -> None:
+    """Each service's cache goes stale at every other write: the commit's key and version
+    check refuses it, and the retry looks the key up, so every write lands exactly once."""
+    clock = Clock()
+    one, two = open_service(database, clock), open_service(database, clock)
+    try:
+        create(one)
+        assert two.submit("AddToCounter", {"name": "a", "amount": 5, "ref": "x"}).ok
+        for n in range(1, 9):  # Reset skips the lookup on a key its service wrote last
+            writer = one if n % 2 else two
+            result = writer.submit("Reset", {"name": "a"}).results[0]
+            assert isinstance(result, Accepted) and result.version == n + 2
+        assert (one.show("Counter", "a") or {})["count"] == 0
+        assert [e.version for e in two.history("Counter", "a") or []] == list(range(1, 11))
+    finally:
+        one.close()
+        two.close()
 
 
 def test_a_stale_cache_after_a_purge_is_never_used(tmp_path: Path) -> None:
