@@ -222,11 +222,16 @@ def _commit_statement(
     deliveries: int,
     snapshot: bool,
     checked: bool,
+    lock: bool,
 ) -> str:
     """The one statement of a commit with these parts (see `_many`; each shape is prepared).
 
     `h` reads the head, and `n` (for a commit with a checked key) whether the keychain still
-    maps that key to this instance. Every write is guarded by `ok` (the head is the expected
+    maps that key to this instance; with `lock`, `h` first takes the key's advisory lock (`l`).
+    The statement's snapshot is older than the lock, so a writer that held the lock and
+    committed meanwhile is not seen by `h`: its events hold the versions this commit would
+    write, and the unique (instance, version) makes this commit a conflict, never a lost
+    update. Every write is guarded by `ok` (the head is the expected
     version, the checked key names the instance) and, with an idempotency record, by that
     record having been written (inserted, or an expired one taken over), so a conflict or a
     duplicate writes nothing. A key or version another writer holds is a unique violation that
@@ -234,6 +239,11 @@ def _commit_statement(
     still names the instance."""
     ok = "(SELECT v FROM h) = %(expected)s::int8"
     parts = ["h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v)"]
+    if lock:
+        parts = [
+            "l AS (SELECT pg_advisory_xact_lock(%(lock)s::int8))",
+            "h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v FROM l)",
+        ]
     named = "TRUE"
     if checked:
         parts.append(
@@ -661,14 +671,18 @@ class PostgresEventStore(EventStore):
             cur.execute(_BEGIN, prepare=False)
             self._begun = True
 
+    def _lock_key(self, aggregate: str, key: str) -> int:
+        """The advisory lock of an instance, by the business key it is addressed by."""
+        digest = hashlib.blake2b(
+            f"{self.schema}\0{aggregate}\0{key}".encode("utf-8", "surrogatepass"), digest_size=8
+        ).digest()
+        return int.from_bytes(digest, "big", signed=True)
+
     def _lock_instance(self, cur: psycopg.Cursor[Any], aggregate: str, key: str) -> None:
         """Wait for the units of work on this instance that hold its lock (see __init__).
         The lock must be held before the lookup statement starts: a statement that waited
         inside would still read what was committed when it started."""
-        digest = hashlib.blake2b(
-            f"{self.schema}\0{aggregate}\0{key}".encode("utf-8", "surrogatepass"), digest_size=8
-        ).digest()
-        lock = int.from_bytes(digest, "big", signed=True)  # an int made here: safe to inline
+        lock = self._lock_key(aggregate, key)  # an int made here: safe to inline
         if self._begun:
             cur.execute(b"SELECT pg_advisory_xact_lock(%d)" % lock, prepare=False)
         else:  # one round trip: the simple protocol runs both
@@ -786,14 +800,15 @@ class PostgresEventStore(EventStore):
             _many(len(commit.deliveries)),
             snapshot is not None,
             commit.checked_key is not None,
+            commit.checked_key is not None and self.lock_instances,
         )
         checked = commit.checked_key
         if checked is not None:
             params["checked"] = checked
+            params["lock"] = self._lock_key(agg, checked)  # what `lookup` would have taken
         with self._guard as cur:
-            if checked is not None and self._in_exclusive and self.lock_instances:
-                self._lock_instance(cur, agg, checked)  # what `lookup` would have taken
-            self._write(cur)
+            if not (commit.alone and not self._begun):  # else: a transaction of its own
+                self._write(cur)
             try:
                 row = cur.execute(statement, params).fetchone()
             except pg_errors.UniqueViolation as exc:

@@ -141,10 +141,13 @@ class Commit:
     deliveries: list[NewDelivery] = field(default_factory=list)
     recorded: float = 0.0
     # The business key the caller found this instance by without `lookup` (from its cache):
-    # the commit first checks that the keychain still maps it here, and is a ConcurrencyError
-    # (writing nothing) when it does not. Inside exclusive(), a store that locks instances
-    # takes the key's lock first, as `lookup` would have.
+    # the commit checks that the keychain still maps it here, and is a ConcurrencyError
+    # (writing nothing) when it does not. A store that locks instances takes the key's lock
+    # as `lookup` would have.
     checked_key: str | None = None
+    # Nothing else is written in this unit of work: when nothing was written before it
+    # either, a store may run the commit as a transaction of its own (one round trip).
+    alone: bool = False
 
 
 class Lookup(NamedTuple):

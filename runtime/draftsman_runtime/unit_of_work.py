@@ -237,6 +237,7 @@ class UnitOfWork:
         commit = self._commit(spec, aggregate_id, key, identity, version, events, now, correlation)
         if checked:
             commit.checked_key = key
+        commit.alone = delivery is None  # a delivery is settled after it, in one transaction
         if idem is not None:
             ttl = spec.idempotency_ttl
             commit.idempotency = (spec.flow, idem, None if ttl < 0 else now + ttl)

@@ -116,6 +116,29 @@ class StoreConformance:
             self.commit(store, expected=1, checked_key="k")
         assert store.load("Thing", "id-1", "fp").head == 2
 
+    def test_a_commit_alone_is_stored_and_a_failed_one_leaves_nothing(
+        self, store: EventStore
+    ) -> None:
+        self.commit(store, keys=["k"])
+        with store.exclusive():  # the unit of work's fast path: one statement, no lookup
+            self.commit(store, expected=1, checked_key="k", alone=True)
+        with pytest.raises(ConcurrencyError), store.exclusive():
+            self.commit(store, expected=1, checked_key="k", alone=True, keys=["x"])
+        assert store.load("Thing", "id-1", "fp").head == 2
+        assert store.resolve("Thing", "x") is None
+        with store.exclusive():  # nothing more happens in this unit of work: still stored
+            self.commit(store, expected=2, checked_key="k", alone=True)
+        assert store.load("Thing", "id-1", "fp").head == 3
+
+    def test_a_commit_alone_after_a_write_joins_its_transaction(self, store: EventStore) -> None:
+        self.commit(store, keys=["k"])
+        with pytest.raises(RuntimeError), store.exclusive():
+            store.enqueue(self.deliveries("a"), 1000.0)
+            self.commit(store, expected=1, checked_key="k", alone=True)
+            raise RuntimeError("the unit of work fails after its commit")
+        assert store.load("Thing", "id-1", "fp").head == 1  # rolled back with the delivery
+        assert store.due(10_000.0, 10) == []
+
     # events, versions and heads
     def test_events_load_in_version_order(self, store: EventStore) -> None:
         self.commit(store, n=3)
