@@ -103,6 +103,28 @@ def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, ful
     sys.exit(run(model_dir, out_dir, error_format, not no_cache, full, vendor))
 
 
+@cli.command("import-xml")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", "out_dir", type=OUT_DIR, required=True,
+              help="Folder of the new YAML model (created if missing).")
+@click.option("--force", is_flag=True,
+              help="Replace the model in a folder that is not empty (draftsman.yaml, "
+              "commands/, domain/, patterns/, expressions/, lib/; nothing else is touched).")
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True,
+              help="How to print the report: text lines, a JSON list, or GitHub annotations.")
+def import_xml(source: Path, out_dir: Path, force: bool, error_format: str) -> None:
+    """Import a Draftsman (Tracepaper) XML model: SOURCE is a model.xml file (the older
+    format) or the root of a per-file model repository (with config.xml).
+
+    Writes the YAML model into --out and reports, located in the XML, everything it did not
+    import or could not translate with certainty (exit 0; 1 when SOURCE cannot be imported,
+    and then nothing is written). Afterwards `draftsman-gen validate` is the judge.
+    """
+    from draftsman_gen.cmd_import_xml import run
+
+    sys.exit(run(source, out_dir, force, error_format))
+
+
 def main() -> None:
     try:
         cli()

@@ -76,6 +76,26 @@ CODES: dict[str, str] = {
         "`user-must-match` naming no top-level String field, or with anonymous access, or "
         "`auto-fill: username` with anonymous access"
     ),
+    # import-xml (errors stop the import; warnings are its report)
+    "DG401": "XML file cannot be read: malformed, binary, not decodable, or too large (8 MB)",
+    "DG402": "XML refused: a DTD, entity declaration or external reference (entity expansion "
+    "attacks; Draftsman files never have one)",
+    "DG403": "not a Draftsman model: no config.xml or model.xml, wrong root element, or a "
+    "foreign XML namespace",
+    "DG404": "an element's name cannot be a file name (empty, `/`, `..`), or two elements "
+    "would be written to one file (duplicate names)",
+    "DG410": "warning: element not imported, because this language has no such thing (views, "
+    "projections, notifiers, scenarios, templates, roles, deleted events, FileUploaded, "
+    "other processor kinds, soft delete)",
+    "DG411": "warning: unknown attribute, element or file, not imported",
+    "DG412": "warning: value kept as written (and marked `import-xml:` in the YAML) because it "
+    "cannot be translated with certainty",
+    "DG413": "warning: a library module or function that code refers to is missing (no stub "
+    "is written)",
+    "DG414": "warning: value changed to fit this language (a name's case, a dotted namespace, "
+    "an implicit field declared, an older attribute read in its newer form)",
+    "DG415": "warning: unresolved element (an orphan event handler, a domain event of no "
+    "aggregate, a duplicate handler, an aggregate without root)",
 }
 
 

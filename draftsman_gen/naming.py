@@ -43,3 +43,12 @@ def module_problem(name: str) -> str | None:
     if not SNAKE.match(name) or is_keyword(name):
         return f"'{name}' must be a snake_case Python module name"
     return None
+
+
+def default_graphql_name(command: str, namespace: str) -> str:
+    """The original's naming read backwards: OpenAccountRequested in namespace Account is
+    `open`; in namespace Banking it is `openAccount`."""
+    name = command.removesuffix("Requested") or command
+    if name.endswith(namespace) and name != namespace:
+        name = name.removesuffix(namespace)
+    return name[0].lower() + name[1:]

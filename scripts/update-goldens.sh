@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Rewrite every golden file (the corpus in tests/corpus, the diagnostics cases in
-# tests/diagnostics and the code table in the docs) from what the current code produces.
+# tests/diagnostics, import-xml's in tests/import_xml/library/expected, and the code table
+# in the docs) from what the current code produces.
 # Review `git diff` before committing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_corpus.py tests/test_diagnostics_golden.py -k "corpus_case or diagnostics_golden"
+# import-xml's YAML and report for the fixture covering the XML format reference.
+UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_import_xml.py -k "expected_yaml_and_report"
 # The diagnostic code table in docs/model-language.md, from draftsman_gen/codes.py.
 .venv/bin/python - <<'PY'
 import subprocess, sys

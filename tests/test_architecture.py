@@ -66,3 +66,14 @@ def test_every_module_says_what_its_one_job_is(name: str) -> None:
     assert docstring, f"{name} has no docstring"
     first = docstring.splitlines()[0]
     assert 10 < len(first) <= 100 and first.endswith((".", ":")), first
+
+
+def test_the_importer_is_a_pipeline_of_its_own() -> None:
+    """import-xml writes a model for `validate` to judge: it uses no compiler stage, only the
+    shared diagnostics and naming rules (and the compiler does not use it)."""
+    shared = {"diagnostics", "codes", "naming"}
+    for name, imported in GRAPH.items():
+        if name.startswith("importxml"):
+            assert {i for i in imported if not i.startswith("importxml")} <= shared, name
+        elif name != "cmd_import_xml":
+            assert not any(i.startswith("importxml") for i in imported), name

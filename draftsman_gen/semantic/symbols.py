@@ -12,7 +12,7 @@ from draftsman_runtime.pattern import Pattern, PatternError
 from draftsman_gen import ir
 from draftsman_gen.diagnostics import Location
 from draftsman_gen.loader import SourceFile, Workspace
-from draftsman_gen.naming import module_problem, pascal_problem, snake
+from draftsman_gen.naming import default_graphql_name, module_problem, pascal_problem, snake
 from draftsman_gen.pyexpr import analyze_code
 from draftsman_gen.semantic.aggregates import AggregateDraft
 from draftsman_gen.semantic.fields import FieldRules, check_fields
@@ -203,15 +203,6 @@ def _username_needs_a_caller(sink: Sink, source: SourceFile,
             sink.err(source.loc(("authorization",)), "DG335",
                      f"'{f.name}' is filled with the caller's username, but the command allows "
                      "anonymous access (an API key has no username)")
-
-
-def default_graphql_name(command: str, namespace: str) -> str:
-    """The original's naming read backwards: OpenAccountRequested in namespace Account is
-    `open`; in namespace Banking it is `openAccount`."""
-    name = command.removesuffix("Requested") or command
-    if name.endswith(namespace) and name != namespace:
-        name = name.removesuffix(namespace)
-    return name[0].lower() + name[1:]
 
 
 def check_access(sink: Sink, source: SourceFile, path: tuple[str, ...]) -> ir.Access:

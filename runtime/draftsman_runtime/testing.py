@@ -103,6 +103,11 @@ class FlowCase:
                 f"expected an error containing {expected!r}, but the flow succeeded "
                 f"with events {[name for name, _ in result.events]}"
             )
+        if not expected and result.reason == "technical-error":  # "": any functional error
+            self.fail(
+                f"expected a functional error, got a technical one: {result.message!r}\n"
+                f"{result.detail}"
+            )
         if expected not in result.message:
             self.fail(
                 f"expected an error containing {expected!r}, got {result.reason}: "

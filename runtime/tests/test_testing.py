@@ -61,6 +61,16 @@ def test_a_technical_error_shows_its_traceback() -> None:
         case.then_events(case.when({"name": "a", "amount": 6}), [("Counted", {})])
 
 
+def test_an_empty_expected_error_takes_any_functional_error_but_no_technical_one() -> None:
+    case = FlowCase(REGISTRY, COUNT, "Added", 8, "Missing")
+    case.then_error(case.when({"name": "zz", "amount": 4}), "")  # not found: functional
+    model.BROKEN.add(7)
+    case = FlowCase(REGISTRY, COUNT, "Added", 8, "Broken")
+    case.given_state({"name": "a", "amount": 7}, {"name": "a"})
+    with pytest.raises(AssertionError, match="expected a functional error, got a technical one"):
+        case.then_error(case.when({"name": "a", "amount": 7}), "")
+
+
 def test_a_flow_that_the_source_does_not_trigger() -> None:
     with pytest.raises(AssertionError, match="Counter.Add is not triggered by Reset"):
         FlowCase(REGISTRY, ADD, "Reset", 1, "Wrong")
