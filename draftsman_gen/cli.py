@@ -103,6 +103,23 @@ def check(model_dir: Path, out_dir: Path, error_format: str, no_cache: bool, ful
     sys.exit(run(model_dir, out_dir, error_format, not no_cache, full, vendor))
 
 
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option("--name", help="The project's name (PascalCase). Default: from the folder's name.")
+@click.option("--force", is_flag=True,
+              help="Write into a folder that is not empty (files of the same name are replaced).")
+def init(folder: Path, name: str | None, force: bool) -> None:
+    """Start a new model in FOLDER (default: here) that validates and builds at once.
+
+    One aggregate with a command, a domain event with its handler and a create flow with two
+    test cases, the JSON Schemas for editors, a .gitignore, and a GitHub Actions workflow that
+    runs `check` and the generated tests.
+    """
+    from draftsman_gen.cmd_init import run
+
+    sys.exit(run(folder, name, force))
+
+
 @cli.command("import-xml")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", type=OUT_DIR, required=True,

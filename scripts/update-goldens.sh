@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_corpus.py tests/test_diagnostics_golden.py -k "corpus_case or diagnostics_golden"
 # import-xml's YAML and report for the fixture covering the XML format reference.
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_import_xml.py -k "expected_yaml_and_report"
+# init's new model.
+UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_init.py -k "expected_model"
 # The diagnostic code table in docs/model-language.md, from draftsman_gen/codes.py.
 .venv/bin/python - <<'PY'
 import subprocess, sys
