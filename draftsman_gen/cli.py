@@ -120,6 +120,23 @@ def init(folder: Path, name: str | None, force: bool) -> None:
     sys.exit(run(folder, name, force))
 
 
+@cli.command()
+@click.argument("model_dir", type=MODEL_DIR)
+@click.option("--against", "ref", required=True, metavar="GIT_REF",
+              help="The git ref (commit, branch, tag) of the model to compare with.")
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
+def breaking(model_dir: Path, ref: str, error_format: str) -> None:
+    """Report every change since GIT_REF that breaks stored data or API clients.
+
+    A domain event or event field removed, renamed or retyped, a field made required without
+    a default, a business key changed, a command removed or its input made stricter; each
+    located in MODEL_DIR with its code (docs/breaking.md). Exit 1 when something breaks.
+    """
+    from draftsman_gen.cmd_breaking import run
+
+    sys.exit(run(model_dir, ref, error_format))
+
+
 @cli.command("import-xml")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", type=OUT_DIR, required=True,

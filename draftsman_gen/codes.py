@@ -96,6 +96,18 @@ CODES: dict[str, str] = {
     "an implicit field declared, an older attribute read in its newer form)",
     "DG415": "warning: unresolved element (an orphan event handler, a domain event of no "
     "aggregate, a duplicate handler, an aggregate without root)",
+    # breaking (changes against an earlier version of the model; docs/breaking.md)
+    "DG501": "aggregate removed: its stored instances can no longer be read",
+    "DG502": "domain event removed or renamed: stored events of it can no longer be replayed",
+    "DG503": "domain event field removed or renamed: stored events keep it, nothing reads it",
+    "DG504": "domain event field given another type: stored values are of the old type",
+    "DG505": "business key (of an aggregate or an entity collection) changed",
+    "DG506": "domain event field required without a default: stored events lack it",
+    "DG507": "command removed, or its mutation renamed: clients calling it fail",
+    "DG508": "document field or entity collection removed or retyped: API readers fail",
+    "DG509": "command input made stricter: a field removed, retyped, newly required, or given "
+    "another pattern",
+    "DG510": "command access made stricter: another authorization, role or user-must-match",
 }
 
 

@@ -10,6 +10,8 @@ UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_corpus.py tests/test_diagnostics_
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_import_xml.py -k "expected_yaml_and_report"
 # init's new model.
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_init.py -k "expected_model"
+# breaking's output for each case of tests/breaking/cases.yaml.
+UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_breaking.py -k "each_change"
 # The diagnostic code table in docs/model-language.md, from draftsman_gen/codes.py.
 .venv/bin/python - <<'PY'
 import subprocess, sys
