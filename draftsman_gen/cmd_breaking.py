@@ -1,5 +1,7 @@
-"""`draftsman-gen breaking MODEL_DIR --against GIT_REF`: changes that break stored data or
-clients, between the model at a git ref and the working tree.
+"""`draftsman-gen breaking MODEL_DIR --against GIT_REF`: what breaks since a git ref.
+
+Compares the model at the ref with the working tree (breaking.py says what breaks stored
+data or clients) and reports each change located in the working tree's files.
 
 Exit codes: 0 nothing breaks, 1 something breaks (or a model does not validate), 2 usage (not
 a git repository, an unknown ref)."""
