@@ -222,16 +222,13 @@ def _commit_statement(
     deliveries: int,
     snapshot: bool,
     checked: bool,
-    lock: bool,
 ) -> str:
     """The one statement of a commit with these parts (see `_many`; each shape is prepared).
 
     `h` reads the head, and `n` (for a commit with a checked key) whether the keychain still
-    maps that key to this instance; with `lock`, `h` first takes the key's advisory lock (`l`).
-    The statement's snapshot is older than the lock, so a writer that held the lock and
-    committed meanwhile is not seen by `h`: its events hold the versions this commit would
-    write, and the unique (instance, version) makes this commit a conflict, never a lost
-    update. Every write is guarded by `ok` (the head is the expected
+    maps that key to this instance. (The instance's advisory lock is never taken inside this
+    statement: its snapshot would be older than the lock, and a purge meanwhile could free
+    the versions it writes. `commit` takes it in a statement before.) Every write is guarded by `ok` (the head is the expected
     version, the checked key names the instance) and, with an idempotency record, by that
     record having been written (inserted, or an expired one taken over), so a conflict or a
     duplicate writes nothing. A key or version another writer holds is a unique violation that
@@ -239,11 +236,6 @@ def _commit_statement(
     still names the instance."""
     ok = "(SELECT v FROM h) = %(expected)s::int8"
     parts = ["h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v)"]
-    if lock:
-        parts = [
-            "l AS (SELECT pg_advisory_xact_lock(%(lock)s::int8))",
-            "h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v FROM l)",
-        ]
     named = "TRUE"
     if checked:
         parts.append(
@@ -345,6 +337,11 @@ class _Transaction:
     def __init__(self, store: PostgresEventStore) -> None:
         self._store = store
         self._depth = 0
+
+    @property
+    def outermost(self) -> bool:
+        """Not inside another exclusive(): a commit may be the whole transaction."""
+        return self._depth == 1
 
     def __enter__(self) -> None:
         store = self._store
@@ -800,19 +797,22 @@ class PostgresEventStore(EventStore):
             _many(len(commit.deliveries)),
             snapshot is not None,
             commit.checked_key is not None,
-            commit.checked_key is not None and self.lock_instances,
         )
         checked = commit.checked_key
         if checked is not None:
             params["checked"] = checked
-            params["lock"] = self._lock_key(agg, checked)  # what `lookup` would have taken
         with self._guard as cur:
-            if not (commit.alone and not self._begun):  # else: a transaction of its own
+            locking = checked is not None and self._in_exclusive and self.lock_instances
+            if locking and commit.alone and not self._begun and self._transaction.outermost:
+                row = self._commit_alone(cur, commit, statement, params)
+            else:
+                if locking:  # what `lookup` would have taken, before the head is read
+                    self._lock_instance(cur, agg, str(checked))
                 self._write(cur)
-            try:
-                row = cur.execute(statement, params).fetchone()
-            except pg_errors.UniqueViolation as exc:
-                raise self._conflict(commit, exc) from exc
+                try:
+                    row = cur.execute(statement, params).fetchone()
+                except pg_errors.UniqueViolation as exc:
+                    raise self._conflict(commit, exc) from exc
         assert row is not None
         head, written, named = row
         if head != expected:
@@ -822,6 +822,45 @@ class PostgresEventStore(EventStore):
         if not written:
             flow, key, _expires = commit.idempotency or ("", "", None)
             raise DuplicateError(f"{flow}: {key} was already processed")
+
+    def _commit_alone(
+        self, cur: psycopg.Cursor[Any], commit: Commit, statement: str, params: dict[str, Any]
+    ) -> Any:
+        """BEGIN, the instance's lock, the commit statement and COMMIT in one round trip
+        (a pipeline): the statement starts after the lock is held, so it reads the head as
+        the previous holder left it, and nothing else is written in this unit of work."""
+        conn = cur.connection
+        lock = self._lock_key(commit.aggregate, str(commit.checked_key))
+        result = conn.cursor()
+        try:
+            with conn.pipeline():
+                cur.execute(_BEGIN, prepare=False)
+                cur.execute(b"SELECT pg_advisory_xact_lock(%d)" % lock, prepare=False)
+                result.execute(statement, params)
+                cur.execute(b"COMMIT", prepare=False)
+            return result.fetchone()
+        except pg_errors.UniqueViolation as exc:
+            self._rollback(cur)
+            raise self._conflict(commit, exc) from exc
+        except psycopg.OperationalError as exc:
+            if not conn.closed:
+                self._rollback(cur)
+                raise
+            raise StoreError(
+                f"lost the connection to {self.where} while committing: whether this unit of "
+                "work was stored is unknown"
+            ) from exc
+        except psycopg.Error:
+            self._rollback(cur)
+            raise
+        finally:
+            result.close()
+
+    @staticmethod
+    def _rollback(cur: psycopg.Cursor[Any]) -> None:
+        """End a transaction a failed pipeline left open (COMMIT was never run)."""
+        if cur.connection.info.transaction_status != pq.TransactionStatus.IDLE:
+            cur.execute(b"ROLLBACK", prepare=False)
 
     def _conflict(self, commit: Commit, exc: pg_errors.UniqueViolation) -> Exception:
         """A unique key another writer took between our read and this write."""

@@ -114,7 +114,7 @@ class UnitOfWork:
             empty = _rejected(spec, "functional", f"{spec.flow}: the business key is empty")
             return self._settle_alone(spec, empty, delivery, now)
         last = ""
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             remember: _CacheEntry | None = None
             try:
                 with self.store.exclusive():
@@ -123,7 +123,10 @@ class UnitOfWork:
                         if claimed is None:
                             return None, None
                         delivery = claimed  # as stored now: its attempts count
-                    result, remember = self._attempt(spec, payload, key, idem, now, delivery)
+                    # Retries never trust the cache: another thread may have refilled it.
+                    result, remember = self._attempt(
+                        spec, payload, key, idem, now, delivery, cached=attempt == 0
+                    )
                     settled = None
                     if delivery is not None:
                         settled = settlement(result, delivery.attempts, self.retry, now)
@@ -170,9 +173,10 @@ class UnitOfWork:
         idem: str | None,
         now: float,
         delivery: Delivery | None,
+        cached: bool = True,
     ) -> tuple[Result, _CacheEntry | None]:
         agg = spec.aggregate
-        known = None if spec.create else self._known(agg, key)
+        known = None if spec.create or not cached else self._known(agg, key)
         if known is not None:
             outcome = self._try(spec, payload, key, idem, now, delivery, known, True)
             if isinstance(outcome[0], Accepted):  # committed: the store agreed

@@ -130,6 +130,14 @@ class StoreConformance:
             self.commit(store, expected=2, checked_key="k", alone=True)
         assert store.load("Thing", "id-1", "fp").head == 3
 
+    def test_a_commit_alone_inside_another_unit_joins_it(self, store: EventStore) -> None:
+        self.commit(store, keys=["k"])
+        with pytest.raises(RuntimeError), store.exclusive():
+            with store.exclusive():  # the inner unit of work: nothing written before it
+                self.commit(store, expected=1, checked_key="k", alone=True)
+            raise RuntimeError("the outer unit of work fails")
+        assert store.load("Thing", "id-1", "fp").head == 1  # rolled back with the outer one
+
     def test_a_commit_alone_after_a_write_joins_its_transaction(self, store: EventStore) -> None:
         self.commit(store, keys=["k"])
         with pytest.raises(RuntimeError), store.exclusive():

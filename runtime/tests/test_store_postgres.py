@@ -473,3 +473,63 @@ def test_a_commit_with_several_of_everything(pg: Cluster) -> None:
         assert [e.version for e in store.history("Thing", "id-1")] == [1, 2, 3, 4]
     finally:
         store.close()
+
+
+def _lock_waiters(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_cached_command_waiting_for_the_lock_reads_the_head_after_it(pg: Cluster) -> None:
+    """The review's lost update: a command on a cached instance waits for the instance's
+    lock while its holder writes v3-v5 (a snapshot at 5) and purges v1-v4. Had the command's
+    statement read the head before the lock (v2 cached, v3 free again), it would have written
+    v3 below the snapshot, and its +100 would be lost; it must write v6."""
+    from conftest import START, Clock, open_service
+    from toy.registry import COUNTER
+
+    url = pg.url() + OPTIONS
+    clock = Clock(START)
+    writer, holder = open_service(url, clock), open_service(url, clock)
+    try:
+        assert writer.submit("CreateCounter", {"name": "a", "limit": 1000}).ok
+        assert writer.submit("AddToCounter", {"name": "a", "amount": 1, "ref": "w0"}).ok
+        locked, go, outcome = threading.Event(), threading.Event(), {}
+
+        def hold() -> None:
+            store = holder.store
+            with store.exclusive():
+                store.lookup("Counter", "a", "Counter.Add", None, clock())  # the lock
+                locked.set()
+                go.wait(10)
+                for n in range(3):
+                    assert holder.submit("AddToCounter", {"name": "a", "amount": 1, "ref": f"h{n}"}).ok
+                purged = store.purge("Counter", clock() + 10.0, COUNTER.fingerprint)
+                assert purged == 4  # v1-v4: the snapshot at v5 covers them
+
+        def write() -> None:
+            outcome["result"] = writer.submit("AddToCounter", {"name": "a", "amount": 100, "ref": "w1"})
+
+        holding = threading.Thread(target=hold)
+        holding.start()
+        assert locked.wait(10)
+        writing = threading.Thread(target=write)
+        writing.start()
+        deadline = time.time() + 10
+        while _lock_waiters(pg.url()) < 1:  # the writer's command waits for the lock
+            assert time.time() < deadline, "the command never waited for the instance lock"
+            time.sleep(0.02)
+        go.set()
+        holding.join(20)
+        writing.join(20)
+        (result,) = outcome["result"].results
+        assert result.ok and result.version == 6, result
+        assert [e.version for e in holder.history("Counter", "a") or []] == [5, 6]
+        assert (open_service(url, clock).show("Counter", "a") or {})["count"] == 104
+    finally:
+        writer.close()
+        holder.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -205,6 +206,33 @@ def test_two_services_without_lookups_see_each_others_writes(database: str) -> N
     finally:
         one.close()
         two.close()
+
+
+def test_threads_of_two_services_on_one_key_never_give_up(database: str) -> None:
+    """The review's give-ups: threads share their service's cache, so a retry after a
+    conflict must not trust it again (another thread may have refilled it)."""
+    clock = Clock()
+    services = [open_service(database, clock), open_service(database, clock)]
+    try:
+        create(services[0])
+        results: list[object] = []
+
+        def hammer(service: Service) -> None:
+            for _ in range(25):
+                results.extend(service.submit("Reset", {"name": "a"}).results)
+
+        threads = [threading.Thread(target=hammer, args=(s,)) for s in services for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        reasons = [r.reason for r in results if isinstance(r, Rejected)]
+        assert reasons == [] and len(results) == 2 * 3 * 25 * 2  # Counter.Reset, Tally.Reset
+        versions = [e.version for e in services[1].history("Counter", "a") or []]
+        assert versions == list(range(1, 2 + 6 * 25))
+    finally:
+        for service in services:
+            service.close()
 
 
 def test_a_stale_cache_after_a_purge_is_never_used(tmp_path: Path) -> None:
