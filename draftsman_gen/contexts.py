@@ -319,6 +319,7 @@ class CodeStep:
 class UpdateKeyStep:
     where: str
     expression: str
+    key_field: str  # the document's business-key field, which follows the new key
     kind: Literal["update-key"] = "update-key"
 
 

@@ -475,7 +475,7 @@ def _step(names: Names, agg: ir.Aggregate, proc: ir.Processor, imports: _Imports
             imports.need(f"{pkg}.lib", proc.module)
             return cx.CodeStep(loc, proc.module, proc.function)
         case ir.UpdateKey():
-            return cx.UpdateKeyStep(loc, proc.expression)
+            return cx.UpdateKeyStep(loc, proc.expression, agg.business_key)
         case _:
             assert_never(proc)
 

@@ -67,11 +67,17 @@ def broken_names(broken: frozenset[str]) -> set[str]:
     return names
 
 
+def _lib_module_problem(name: str) -> str | None:
+    if name.startswith("_"):  # lib/__init__.py would be the generated lib package's own
+        return f"'{name}': a lib module name must start with a letter"
+    return module_problem(name)
+
+
 def check_lib(sink: Sink, ws: Workspace) -> dict[str, SourceFile]:
     lib: dict[str, SourceFile] = {}
     for source in ws.of_kind("lib"):
         name = source.stem
-        if not sink.name_check(source, name, module_problem):
+        if not sink.name_check(source, name, _lib_module_problem):
             continue
         analysis = analyze_code(source.text)
         if analysis.error:

@@ -240,3 +240,4 @@ def renumber_order(flow: RenumberOrderFlow) -> None:
     flow.events.append(order_renumbered_event)
     # domain/Sales/Order/behavior-flows/RenumberOrder.yaml:13: update-key
     flow.identity = str(flow.newOrderId)
+    flow.entity.orderId = flow.identity

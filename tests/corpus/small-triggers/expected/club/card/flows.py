@@ -104,6 +104,7 @@ def reissue(flow: ReissueFlow) -> None:
     flow.events.append(issued_event)
     # domain/Club/Card/behavior-flows/Reissue.yaml:9: update-key
     flow.identity = str(cardKey(flow.newMemberId))
+    flow.entity.cardId = flow.identity
 
 
 # -- Swipe (domain/Club/Card/behavior-flows/Swipe.yaml) --

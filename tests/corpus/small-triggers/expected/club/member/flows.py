@@ -103,6 +103,7 @@ def rename(flow: RenameFlow) -> None:
     flow.events.append(renamed_event)
     # domain/Club/Member/behavior-flows/Rename.yaml:8: update-key
     flow.identity = str(flow.newMemberId)
+    flow.entity.memberId = flow.identity
 
 
 # -- Visit (domain/Club/Member/behavior-flows/Visit.yaml) --
