@@ -28,11 +28,12 @@ _KINDS = {  # OutFile.schema -> how the summary counts it
 }
 _SKIPPED = {
     "view": "view", "projection": "projection", "notifier": "notifier", "scenario": "scenario",
+    "scenario-settings": "scenario settings",
     "template": "template", "roles": "roles list", "deleted-event": "deleted event",
     "file-uploaded": "FileUploaded", "processor": "processor of another kind",
     "reactivate-command": "reactivate-command", "role-expression": "ActorEventRole expression",
 }
-_PLURALS = {"roles list": "roles lists", "FileUploaded": "FileUploaded events",
+_PLURALS = {"roles list": "roles lists", "scenario settings": "scenario settings", "FileUploaded": "FileUploaded events",
             "processor of another kind": "processors of other kinds",
             "reactivate-command": "reactivate-command settings"}
 _WARNINGS = {
@@ -47,6 +48,10 @@ _WARNINGS = {
 def run(source: Path, out: Path, force: bool, error_format: str) -> int:
     if out.exists() and not out.is_dir():
         sys.stderr.write(f"draftsman-gen: --out {out} is a file, not a folder\n")
+        return 2
+    if _overlap(source, out):
+        sys.stderr.write(f"draftsman-gen: --out {out} and the source {source} overlap; write "
+                         "the model somewhere else\n")
         return 2
     if out.is_dir() and any(out.iterdir()) and not force:
         sys.stderr.write(f"draftsman-gen: --out {out} is not empty; use --force to replace "
@@ -63,11 +68,26 @@ def run(source: Path, out: Path, force: bool, error_format: str) -> int:
         sys.stderr.write(f"{errors} error{'s' if errors != 1 else ''}: nothing was "
                          "imported\n")
         return 1
-    _write(result.files, out)
+    try:
+        _write(result.files, out)
+    except OSError as exc:
+        where = exc.filename or out
+        sys.stderr.write(f"draftsman-gen: cannot write {where}: {exc.strerror or exc}; "
+                         "nothing was imported\n")
+        return 2
     report = sorted(set(diagnostics))
     _report(report, error_format)
     sys.stderr.write(_summary(result.files, result.skipped, report, out))
     return 0
+
+
+def _overlap(source: Path, out: Path) -> bool:
+    """Whether --out holds the source (--force would replace the source's own commands/,
+    domain/ and lib/), or lies inside a source repository."""
+    here, there = source.resolve(), out.resolve()
+    if not source.is_dir():  # model.xml: its folder holds the lib/ it reads
+        return there == here.parent or there in here.parents
+    return there == here or there in here.parents or here in there.parents
 
 
 def _errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -80,3 +80,19 @@ def test_any_model_xml_imports_or_is_refused_cleanly(children: list[str], name: 
             assert not out.exists()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+keys = st.text(min_size=1, max_size=8)
+leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+documents = st.recursive(leaves, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(keys, inner, max_size=4), max_leaves=25)
+
+
+@settings(max_examples=MAX_EXAMPLES * 10, deadline=None)
+@given(st.dictionaries(keys, documents, max_size=6))
+def test_what_the_yaml_writer_prints_reads_back_as_it_was(doc: dict[str, object]) -> None:
+    import yaml
+
+    from draftsman_gen.importxml.yamlwrite import dump
+
+    assert yaml.safe_load(dump(doc, "../schemas/x.schema.json")) == doc

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import yaml
 from helpers import invoke
 
 from draftsman_gen.importxml import expr
@@ -84,7 +86,8 @@ def test_deep_nesting_is_read_without_recursion(tmp_path: Path) -> None:
         ROOT.format("<global>" + "<x>" * depth + "</x>" * depth + "</global>"))
     result = invoke("import-xml", str(tmp_path / "model.xml"), "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    assert "element <x> in <global> not imported" not in result.stdout  # global's kids: known
+    assert result.stdout == ("model.xml:1:80: warning[DG411]: element <x> in <global> not "
+                             "imported: this importer does not know it\n")
 
 
 def test_an_empty_repository_is_not_a_model(tmp_path: Path) -> None:
@@ -216,3 +219,154 @@ def test_two_elements_with_one_name_are_both_located(tmp_path: Path) -> None:
     assert result.stdout == (
         "model.xml:3:1: error[DG404]: this element and the one at model.xml:2:9 would both be "
         "written to patterns/CODE.yaml: rename one in the source\n")
+
+
+# -- found by a user's trial: each a regression test --------------------------------------
+def _repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "repo"
+    for rel, text in {"config.xml": ROOT.format(""), **files}.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    return repo
+
+
+def test_symbolic_links_and_special_files_are_reported_not_followed(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text('<pattern name="Stolen" regex="s3cr3t"/>')
+    repo = _repo(tmp_path, {"lib/ok.py": "def f(flow):\n    pass\n"})
+    (repo / "patterns").mkdir()
+    (repo / "patterns" / "Stolen.xml").symlink_to(secret)
+    (repo / "lib" / "leak.py").symlink_to("/etc/hostname")
+    (repo / "README.md").symlink_to("/etc/os-release")
+    (repo / "expressions").symlink_to(repo)  # a loop
+    os.mkfifo(repo / "patterns" / "Pipe.xml")
+    out = tmp_path / "out"
+    result = invoke("import-xml", str(repo), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    note = "not read (the importer reads only regular files in the source)"
+    assert result.stdout.splitlines() == [
+        f"README.md:1:1: warning[DG411]: a symbolic link: {note}",
+        f"expressions:1:1: warning[DG411]: a symbolic link: {note}",
+        f"lib/leak.py:1:1: warning[DG411]: a symbolic link: {note}",
+        f"patterns/Pipe.xml:1:1: warning[DG411]: not a regular file: {note}",
+        f"patterns/Stolen.xml:1:1: warning[DG411]: a symbolic link: {note}",
+    ]
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == [
+        "draftsman.yaml", "lib/ok.py"]
+    assert "description" not in (out / "draftsman.yaml").read_text()
+
+
+def test_out_overlapping_the_source_is_refused(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {"commands/Bank/OpenRequested.xml": '<event name="OpenRequested" '
+                            'type="ActorEvent"><field name="id" type="String"/></event>'})
+    for out in (repo, repo / "out", tmp_path):
+        result = invoke("import-xml", str(repo), "--out", str(out), "--force")
+        assert result.exit_code == 2 and "overlap" in result.stderr, out
+    assert (repo / "commands" / "Bank" / "OpenRequested.xml").is_file()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.xml").write_text(ROOT.format(""))
+    result = invoke("import-xml", str(tmp_path / "m" / "model.xml"), "--out", str(tmp_path / "m"),
+                    "--force")
+    assert result.exit_code == 2 and "overlap" in result.stderr
+    inside = invoke("import-xml", str(tmp_path / "m" / "model.xml"), "--out",
+                    str(tmp_path / "m" / "out"))
+    assert inside.exit_code == 0, inside.output  # beside model.xml is fine
+
+
+def test_an_out_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "model.xml").write_text(ROOT.format(""))
+    (tmp_path / "file").write_text("x")
+    result = invoke("import-xml", str(tmp_path / "model.xml"), "--out",
+                    str(tmp_path / "file" / "sub"))
+    assert result.exit_code == 2 and "cannot write" in result.stderr, result.output
+
+
+def test_lib_files_become_modules_or_are_reported(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {"lib/__init__.py": "x = 1\n", "lib/my-module.py": "def f(flow):\n"
+                            "    pass\n", "lib/Iban.py": "def g(flow):\n    pass\n"})
+    (repo / "lib" / "blob.py").write_bytes(b"\xff\xfe\x00binary")
+    out = tmp_path / "out"
+    result = invoke("import-xml", str(repo), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (out / "lib").iterdir()) == ["iban.py", "my_module.py"]
+    assert "lib/__init__.py:1:1: warning[DG411]: lib/__init__.py not copied" in result.stdout
+    assert "lib/blob.py:1:1: warning[DG411]: lib module not copied" in result.stdout
+    assert invoke("validate", str(out)).exit_code == 0
+
+
+def test_utf16_with_a_bom_and_config_xml_as_the_source(tmp_path: Path) -> None:
+    repo = _repo(tmp_path, {})
+    (repo / "config.xml").write_bytes(
+        ('<?xml version="1.0" encoding="UTF-16"?>' + ROOT.format("")).encode("utf-16"))
+    result = invoke("import-xml", str(repo / "config.xml"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "draftsman.yaml").read_text().endswith("name: Bank\n")
+
+
+def test_attributes_of_a_foreign_namespace_never_replace_ours(tmp_path: Path) -> None:
+    (tmp_path / "model.xml").write_text(ROOT.format(
+        '\n<global><pattern regex="x" name="Code" x:name="Evil" xmlns:x="urn:x"/></global>'))
+    result = invoke("import-xml", str(tmp_path / "model.xml"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "attribute 'name' of <pattern> in the namespace 'urn:x' not imported" in result.stdout
+    assert [p.name for p in (tmp_path / "out" / "patterns").iterdir()] == ["Code.yaml"]
+
+
+def test_huge_and_deep_values_are_kept_and_marked_not_crashes(tmp_path: Path) -> None:
+    deep = "[" * 900 + "]" * 900
+    (tmp_path / "model.xml").write_text(ROOT.format(f"""
+<events><event name="GoRequested" type="ActorEvent"><field name="id" type="String"/></event>
+<event name="Went" type="DomainEvent" source="Sd.Thing"><field name="id" type="String"/></event>
+</events>
+<domain><subdomain name="Sd"><aggregate name="Thing" business-key="id">
+<field name="id" type="String"/>
+<event-handler on="Went"><mapping target="id" operand="set" value="id"/></event-handler>
+<command name="Go" create-command="true">
+<trigger source="GoRequested" key-field="id" idempotency-key="id"
+ idempotency-ttl="{'-' * 200_000}1"/>
+<processor type="emit-event" ref="Went"><mapping target="id" value="#flow.id"/></processor>
+<test-case name="Deep" trigger-event="GoRequested"><input name="id" type="String" value="a"/>
+<state>{{"id": {deep}}}</state><expected domain-event="Went"/></test-case>
+</command></aggregate></subdomain></domain>"""))
+    result = invoke("import-xml", str(tmp_path / "model.xml"), "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any("idempotency-ttl '-----" in line and "(200,001 characters)" in line
+               and "warning[DG412]" in line for line in lines), lines
+    assert any("state '{\"id\":" in line and "warning[DG412]" in line for line in lines)
+    assert max(len(line) for line in lines) < 400
+    checked = invoke("validate", str(tmp_path / "out"))
+    assert checked.exit_code == 1 and checked.exception is None or isinstance(
+        checked.exception, SystemExit)
+
+
+def test_values_that_yaml_reads_as_something_else_are_quoted(tmp_path: Path) -> None:
+    values = ["what?", "?x", ":x", "a: b", "- x", "x #y", "yes", "null", "1e3", "0x1F",
+              "~", "@at", "`tick`", "!tag", "&anchor", "*alias", "%x", "|", ">", "'q", '"dq',
+              "tab\there", " lead", "trail ", "\u0085nel", "a\u2028b", "ctl\x7f"]
+    inputs = "".join(f'<input name="v{n}" type="String" value="{_xml(v)}"/>'
+                     for n, v in enumerate(values))
+    (tmp_path / "model.xml").write_text(ROOT.format(f"""
+<events><event name="GoRequested" type="ActorEvent"><field name="id" type="String"/>{"".join(
+f'<field name="v{n}" type="String"/>' for n in range(len(values)))}</event>
+<event name="Went" type="DomainEvent" source="Sd.Thing"><field name="id" type="String"/></event>
+</events>
+<domain><subdomain name="Sd"><aggregate name="Thing" business-key="id">
+<field name="id" type="String"/>
+<event-handler on="Went"><mapping target="id" operand="set" value="id"/></event-handler>
+<command name="Go" create-command="true"><trigger source="GoRequested" key-field="id"/>
+<processor type="emit-event" ref="Went"><mapping target="id" value="#flow.id"/></processor>
+<test-case name="Odd" trigger-event="GoRequested"><input name="id" type="String" value="a"/>
+{inputs}<expected domain-event="Went"/></test-case>
+</command></aggregate></subdomain></domain>"""))
+    out = tmp_path / "out"
+    result = invoke("import-xml", str(tmp_path / "model.xml"), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    flow = yaml.safe_load((out / "domain/Sd/Thing/behavior-flows/Go.yaml").read_text())
+    got = flow["test-cases"][0]["input"]
+    assert [got[f"v{n}"] for n in range(len(values))] == values
+    assert invoke("validate", str(out)).exit_code == 0
+
+
+def _xml(value: str) -> str:
+    return "".join(c if c.isalnum() else f"&#{ord(c)};" for c in value)

@@ -56,6 +56,8 @@ def is_marked(value: str) -> bool:
 def expression(text: str, scope: str) -> str | None:
     """The Python expression for an original's value in `scope` ("event" for trigger keys
     and mappings, "flow" for processors); None when it cannot be made certain."""
+    if len(text) > 100_000:
+        return None
     code: str | None = strip_marks(text).strip()
     if scope == "event" and code is not None:
         code = _event_scope(code)
@@ -67,6 +69,8 @@ def expression(text: str, scope: str) -> str | None:
 def handler_code(text: str) -> str | None:
     """A code event handler: `self` (the document) is `document` here."""
     code = lines(text)
+    if len(code) > 100_000:
+        return None
     renamed = _rename(code, {"self": "document"})
     if renamed is None or not _parses(renamed, "exec"):
         return None
@@ -81,9 +85,11 @@ def flow_code(text: str) -> str | None:
 def arithmetic(text: str) -> int | None:
     """A whole number of seconds from an arithmetic string such as `24 * 60 * 60`; only
     numbers, + - * / // % and parentheses are read, never evaluated as Python."""
+    if len(text) > 200:  # a number of seconds needs no more; ast must not see megabytes
+        return None
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     try:
         value = _arith(tree.body, 0)
@@ -132,6 +138,8 @@ def _binary(op: ast.operator, left: float, right: float) -> float | None:
 
 
 def _parses(code: str, mode: str) -> bool:
+    if len(code) > 100_000:  # validate refuses files over 1 MB anyway
+        return False
     try:
         ast.parse(code, mode=mode)
     except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -8,6 +8,8 @@ here, one warning per element or file."""
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +26,8 @@ NOT_IMPORTED = {
     "scenario": "functional scenarios run against a deployed stack; this language tests "
     "flows with test cases",
     "template": "templates serve notifiers, which are not imported",
+    "scenario-settings": "functional scenarios run against a deployed stack; this language "
+    "tests flows with test cases",
     "roles": "roles are not declared in this language: a command names its role (`role:`)",
     "deleted-event": "a deleted domain event (.xml.bin) is not imported",
     "file-uploaded": "FileUploaded is an AWS S3 event; this language has no file uploads",
@@ -80,8 +84,16 @@ class Source:
         self.warn(where, "DG410", f"{what} not imported: {NOT_IMPORTED[kind]}")
 
 
+MAX_TEXT = 1024 * 1024  # lib modules and descriptions: as the compiler's limit for files
+_V2_CHILDREN = {"global": ["pattern", "expression", "dependency"], "events": ["event"],
+                "domain": ["subdomain"], "views": ["view"], "projections": ["projection"],
+                "notifiers": ["notifier"], "functional-scenarios": ["scenario"]}
+
+
 def gather(path: Path) -> Source:
     """The elements of the model at `path`: a model.xml file or a repository folder."""
+    if path.is_file() and path.name == "config.xml":  # the repository, named by its config
+        return _v4(path.parent)
     if path.is_file():
         return _v2(path, path.name, path.parent)
     if (path / "config.xml").is_file():
@@ -98,7 +110,7 @@ def gather(path: Path) -> Source:
 # -- v2: one model.xml ------------------------------------------------------------------------
 def _project(source: Source, file: Path, rel: str) -> Node | None:
     """The <draftsman> root of model.xml or config.xml, or None (and why, reported)."""
-    root = read(file, rel)
+    root = read(file, rel, source.diagnostics)
     if isinstance(root, Diagnostic):
         source.diagnostics.append(root)
         return None
@@ -110,12 +122,27 @@ def _project(source: Source, file: Path, rel: str) -> Node | None:
     return root
 
 
+def _known(source: Source, node: Node, children: list[str], attributes: list[str]) -> None:
+    """Report the children and attributes of `node` that nothing reads."""
+    for name in node.attrs:
+        if name not in attributes and name != "id":
+            source.warn(node.loc, "DG411", f"attribute {name!r} of <{node.tag}> not imported: "
+                        "this importer does not know it")
+    for child in node.children:
+        if child.tag not in children:
+            source.warn(child.loc, "DG411", f"element <{child.tag}> in <{node.tag}> not "
+                        "imported: this importer does not know it")
+
+
 def _v2(file: Path, rel: str, folder: Path) -> Source:
     source = Source("v2")
     root = _project(source, file, rel)
     if root is None:
         return source
+    _known(source, root, list(_V2_CHILDREN), ["project-name"])
     for child in root.children:
+        if child.tag in _V2_CHILDREN and child.tag != "functional-scenarios":
+            _known(source, child, _V2_CHILDREN[child.tag], [])
         if child.tag == "global":
             for item in child.children:
                 if item.tag == "pattern":
@@ -131,7 +158,7 @@ def _v2(file: Path, rel: str, folder: Path) -> Source:
             for item in child.children:
                 source.skip(item.loc, kind, f"{kind} {item.attrs.get('name', '')!r}")
         elif child.tag == "functional-scenarios":
-            source.skip(child.loc, "scenario", "the functional-scenarios settings")
+            source.skip(child.loc, "scenario-settings", "the functional-scenarios settings")
             for item in child.kids("scenario"):
                 source.skip(item.loc, "scenario", f"scenario {item.attrs.get('name', '')!r}")
     _lib(source, folder)
@@ -161,6 +188,7 @@ def _v2_events(source: Source, events: Node) -> None:
 
 def _v2_domain(source: Source, domain: Node) -> None:
     for subdomain in domain.kids("subdomain"):
+        _known(source, subdomain, ["aggregate"], ["name"])
         for node in subdomain.kids("aggregate"):
             agg = source.aggregate(subdomain.attrs.get("name", ""), node.attrs.get("name", ""),
                                    node.loc)
@@ -176,9 +204,12 @@ def _v4(repo: Path) -> Source:
     config = _project(source, repo / "config.xml", "config.xml")
     if config is None:
         return source
+    _known(source, config, ["global", "functional-scenarios", "events"], ["project-name"])
     for child in config.children:
-        if child.tag == "functional-scenarios":
-            source.skip(child.loc, "scenario", "the functional-scenarios settings")
+        if child.tag == "global":
+            _known(source, child, ["dependency"], [])
+        elif child.tag == "functional-scenarios":
+            source.skip(child.loc, "scenario-settings", "the functional-scenarios settings")
         elif child.tag == "events":
             for event in child.kids("event"):
                 if event.attrs.get("name") == "FileUploaded":
@@ -186,15 +217,46 @@ def _v4(repo: Path) -> Source:
                 else:
                     source.warn(event.loc, "DG411", f"event {event.attrs.get('name', '')!r} "
                                 "in config.xml: not imported")
-    readme = repo / "README.md"
-    if readme.is_file():
-        source.description = _text(readme)
-    for file in sorted(repo.rglob("*")):
-        rel = file.relative_to(repo)
-        if any(part.startswith(".") for part in rel.parts) or not file.is_file():
-            continue
-        _v4_file(source, repo, file, rel)
+    source.description = _text(repo / "README.md")
+    for file in _walk(source, repo):
+        _v4_file(source, repo, file, file.relative_to(repo))
     return source
+
+
+def _walk(source: Source, top: Path) -> list[Path]:
+    """The regular files under `top`, in order, skipping hidden ones. Symbolic links are not
+    followed (they could point anywhere on the machine) and, like FIFOs and devices, are
+    reported instead of read."""
+    found = []
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        here = Path(folder)
+        for name in sorted(dirs):
+            if not name.startswith(".") and (here / name).is_symlink():
+                _not_regular(source, here / name, top)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not (here / d).is_symlink())
+        for name in sorted(files):
+            path = here / name
+            if name.startswith("."):
+                continue
+            if _regular(path):
+                found.append(path)
+            else:
+                _not_regular(source, path, top)
+    return sorted(found)
+
+
+def _regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _not_regular(source: Source, path: Path, top: Path) -> None:
+    what = "a symbolic link" if path.is_symlink() else "not a regular file"
+    source.warn(Location(path.relative_to(top).as_posix()), "DG411",
+                f"{what}: not read (the importer reads only regular files in the source)")
 
 
 def _v4_file(source: Source, repo: Path, file: Path, rel: Path) -> None:
@@ -209,7 +271,7 @@ def _v4_file(source: Source, repo: Path, file: Path, rel: Path) -> None:
         source.skip(where, "roles", "meta.json (the roles list)")
         return
     if top == "lib" and len(parts) == 2 and name.endswith(".py"):
-        source.lib[rel.as_posix()] = file
+        _add_lib(source, file, rel.as_posix())
         return
     if top == "templates":
         source.skip(where, "template", f"template {rel.as_posix()}")
@@ -222,7 +284,7 @@ def _v4_file(source: Source, repo: Path, file: Path, rel: Path) -> None:
         source.warn(where, "DG411", "file not imported: not part of a Draftsman repository's "
                     "layout")
         return
-    node = read(file, rel.as_posix())
+    node = read(file, rel.as_posix(), source.diagnostics)
     if isinstance(node, Diagnostic):
         source.diagnostics.append(node)
         return
@@ -265,23 +327,47 @@ def _place(parts: tuple[str, ...]) -> bool:
 def _lib(source: Source, folder: Path) -> None:
     """The lib/ modules beside a model.xml (and its templates/, reported)."""
     lib = folder / "lib"
-    if lib.is_dir():
-        for file in sorted(lib.glob("*.py")):
-            source.lib[f"lib/{file.name}"] = file
+    if lib.is_dir() and not lib.is_symlink():
+        for file in _walk(source, lib):
+            if file.parent == lib and file.suffix == ".py":
+                _add_lib(source, file, f"lib/{file.name}")
     templates = folder / "templates"
-    if templates.is_dir():
-        for file in sorted(p for p in templates.rglob("*") if p.is_file()):
+    if templates.is_dir() and not templates.is_symlink():
+        for file in _walk(source, templates):
             rel = file.relative_to(folder).as_posix()
             source.skip(Location(rel), "template", f"template {rel}")
 
 
+def _add_lib(source: Source, file: Path, rel: str) -> None:
+    """A lib module to copy, if it is one: Python text of at most 1 MB."""
+    if file.name == "__init__.py":
+        source.warn(Location(rel), "DG411", "lib/__init__.py not copied: the generated "
+                    "package's lib has its own")
+        return
+    try:
+        data = file.read_bytes() if file.stat().st_size <= MAX_TEXT else None
+        if data is not None:
+            data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        data = None
+    if data is None:
+        source.warn(Location(rel), "DG411", "lib module not copied: not UTF-8 Python text of "
+                    "at most 1 MB")
+        return
+    source.lib[rel] = file
+
+
 def _description(file: Path) -> str:
-    md = file.with_name(file.name.removesuffix(".xml") + ".md")
-    return _text(md) if md.is_file() else ""
+    return _text(file.with_name(file.name.removesuffix(".xml") + ".md"))
 
 
 def _text(path: Path) -> str:
+    """A Markdown description beside an element, if it is a regular file of UTF-8 text."""
+    if not _regular(path):
+        return ""
     try:
+        if path.stat().st_size > MAX_TEXT:
+            return ""
         return path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return ""

@@ -67,8 +67,8 @@ class _Report:
         self.items.append(Diagnostic(where, code, message, "warning"))
 
     def mark(self, node: Node, what: str, value: str, why: str) -> Marked:
-        self.warn(node.loc, "DG412", f"{what} {value!r} kept as written: {why}; finish it by "
-                  "hand (marked `import-xml:` in the YAML)")
+        self.warn(node.loc, "DG412", f"{what} {_short(value)} kept as written: {why}; finish "
+                  "it by hand (marked `import-xml:` in the YAML)")
         return Marked(value, f"import-xml: {why}")
 
     def attributes(self, node: Node, known: Iterable[str]) -> None:
@@ -143,7 +143,7 @@ def _lib_modules(source: Source, report: _Report) -> dict[str, str]:
     modules = {}
     for rel in sorted(source.lib):
         stem = rel.removeprefix("lib/").removesuffix(".py")
-        module = snake(stem) if not re.fullmatch(r"[a-z_][a-z0-9_]*", stem) else stem
+        module = _module(stem)
         if module != stem:
             report.warn(Location(rel), "DG414", f"lib module {stem!r} is {module!r} here (lib "
                         "modules are snake_case Python module names)")
@@ -216,7 +216,7 @@ def _typed(node: Node, kind: str, text: str, report: _Report, what: str) -> Any:
             return text.strip().lower() == "true"
         if kind in ("StringList", "NestedObject", "ObjectList", "Nested"):
             value = json.loads(text) if text.strip() else []
-            if not isinstance(value, list):
+            if not isinstance(value, list) or _too_deep(value):
                 raise ValueError(text)
             return value
         return text
@@ -517,6 +517,9 @@ def _trigger(node: Node, fields: dict[str, list[str]], report: _Report) -> dict[
     if idempotency:
         out["idempotency-key"] = idempotency
     ttl = node.attrs.get("idempotency-ttl", "").strip()
+    if ttl and not idempotency:
+        report.warn(node.loc, "DG411", "idempotency-ttl without idempotency-key not imported: "
+                    "there is nothing to remember")
     if ttl and idempotency:
         seconds = expr.arithmetic(ttl)
         out["idempotency-ttl"] = seconds if seconds is not None else report.mark(
@@ -597,11 +600,18 @@ def _code(node: Node, modules: dict[str, str], source: Source, report: _Report) 
         stem = rel.removeprefix("lib/").removesuffix(".py")
         report.warn(node.loc, "DG413", f"library module {file!r} is missing from the source "
                     f"(no {rel}); copy it into lib/ of the imported model (no stub is written)")
-        module = stem if re.fullmatch(r"[a-z_][a-z0-9_]*", stem) else snake(stem)
+        module = _module(stem)
     elif not _defines(source.lib[rel], handler):
         report.warn(node.loc, "DG413", f"{rel} has no top-level function {handler!r}; write "
                     f"`def {handler}(flow):` there (no stub is written)")
     return {"file": module, "handler": handler}
+
+
+def _module(stem: str) -> str:
+    """A lib file's module name here: snake_case, starting with a letter (`Iban` -> `iban`,
+    `my-module` -> `my_module`)."""
+    name = re.sub(r"[^a-z0-9_]+", "_", snake(stem).lower()).strip("_")
+    return name if name[:1].isalpha() else f"lib_{name}"
 
 
 def _defines(path: Path, function: str) -> bool:
@@ -649,6 +659,13 @@ def _test_case(node: Node, report: _Report) -> dict[str, Any]:
         expected.append(event)
     status = node.attrs.get("expected-processing-status", "") or (
         "success" if expected else "error")
+    if status == "error" and expected:
+        report.warn(node.loc, "DG412", "expected-processing-status error with expected events: "
+                    "imported as both; `validate` asks for one (DG332)")
+    if status == "success" and not expected and not node.kids("expected-state"):
+        report.warn(node.loc, "DG412", "expected-processing-status success with nothing "
+                    "expected: the case would check nothing; `validate` asks for an expectation "
+                    "(DG332)")
     if status == "error":
         # The XML keeps no message: "" expects any functional error (docs/import-xml.md).
         out["expected-error"] = ""
@@ -671,9 +688,21 @@ def _json_object(node: Node, report: _Report, what: str) -> Any:
         value = json.loads(text)
     except (ValueError, RecursionError):
         return report.mark(node, what, text, "not a JSON object")
-    if not isinstance(value, dict):
-        return report.mark(node, what, text, "not a JSON object")
+    if not isinstance(value, dict) or _too_deep(value):
+        return report.mark(node, what, text, "not a JSON object (of at most 20 levels)")
     return {k: v for k, v in value.items() if k not in IMPLICIT}
+
+
+def _too_deep(value: Any, limit: int = 20) -> bool:
+    """Test data nested deeper than any document can be (checked without recursion)."""
+    level = [value]
+    for _ in range(limit):
+        level = [item for v in level
+                 for item in (v.values() if isinstance(v, dict) else v if isinstance(v, list)
+                              else ())]
+        if not level:
+            return False
+    return True
 
 
 # -- patterns and expressions ---------------------------------------------------------------
@@ -711,6 +740,12 @@ def _expression(doc: Doc, report: _Report) -> OutFile | None:
         node, "expression", text, "it does not parse as a Python expression")
     return OutFile(f"expressions/{name}.yaml", "expression", out, where=node.loc,
                    names=(name,))
+
+
+def _short(value: str, limit: int = 80) -> str:
+    """A value for a message: quoted, and cut when long (a report line stays readable)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(value):,} characters)"
 
 
 def _pascal(text: str) -> str:

@@ -17,6 +17,7 @@ from draftsman_gen.diagnostics import Diagnostic, Location
 
 NAMESPACE = "https://tracepaper.draftsman.io"
 MAX_BYTES = 8 * 1024 * 1024  # a large model.xml is about 1 MB
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 @dataclass
@@ -64,7 +65,16 @@ class _Builder:
                     f"element <{local}> is in the namespace {uri!r}, not Draftsman's "
                     f"{NAMESPACE!r}",
                 ))
-        names = {k.rpartition("}")[2]: v for k, v in attrs.items()}
+        names = {}
+        for key, value in attrs.items():
+            if key.startswith("{"):  # xmlns:x="..." x:name="...": not Draftsman's, not ours
+                uri, _, name = key[1:].partition("}")
+                self.foreign.append(Diagnostic(
+                    Location(self.rel, line, col), "DG411",
+                    f"attribute {name!r} of <{local}> in the namespace {uri!r} not imported",
+                    "warning"))
+                continue
+            names[key] = value
         node = Node(local, names, self.rel, line, col)
         if self.stack:
             self.stack[-1].children.append(node)
@@ -83,8 +93,9 @@ class _Builder:
         return self.root
 
 
-def read(path: Path, rel: str) -> Node | Diagnostic:
-    """The root node of the XML file at `path` (reported as `rel`), or why it cannot be read."""
+def read(path: Path, rel: str, warnings: list[Diagnostic] | None = None) -> Node | Diagnostic:
+    """The root node of the XML file at `path` (reported as `rel`), or why it cannot be read;
+    what was left out of the nodes is added to `warnings`."""
     where = Location(rel)
     try:
         size = path.stat().st_size
@@ -94,7 +105,7 @@ def read(path: Path, rel: str) -> Node | Diagnostic:
         data = path.read_bytes()
     except OSError as exc:
         return Diagnostic(where, "DG401", f"cannot read the file: {exc.strerror or exc}")
-    if b"\0" in data[:8192]:
+    if b"\0" in data[:8192] and not data.startswith(_WIDE_BOMS):  # UTF-16/32 have NULs
         return Diagnostic(where, "DG401", "binary file, not XML")
     builder = _Builder(rel)
     parser = DefusedXMLParser(target=builder, forbid_dtd=True)
@@ -112,10 +123,13 @@ def read(path: Path, rel: str) -> Node | Diagnostic:
                           f"malformed XML: {_reason(str(exc))}")
     except (ValueError, LookupError) as exc:  # an unknown or broken declared encoding
         return Diagnostic(where, "DG401", f"cannot decode the file: {exc}")
-    if builder.foreign:
-        return builder.foreign[0]
+    errors = [d for d in builder.foreign if d.severity == "error"]
+    if errors:
+        return errors[0]
     if builder.root is None:
         return Diagnostic(where, "DG401", "malformed XML: no root element")
+    if warnings is not None:
+        warnings.extend(builder.foreign)
     return builder.root
 
 

@@ -6,6 +6,7 @@ mappings and lists of scalars in flow style, multi-line strings as literal block
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -13,13 +14,39 @@ import yaml
 from draftsman_gen.importxml.translate import Marked
 
 FLOW_WIDTH = 88  # a flow collection longer than this is written as a block
-_FLOW_UNSAFE = set(",[]{}#&*!|>'\"%@`")
+# A plain scalar inside a flow collection: only what can never be read as anything else.
+_FLOW_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ .@/+=-]*")
+# A literal block holds printable text only; anything else is written double-quoted.
+_BLOCK_SAFE = re.compile(r"[\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd"
+                         r"\U00010000-\U0010ffff]*")
 
 
 def dump(doc: dict[str, Any], modeline: str) -> str:
+    """`doc` as YAML. What our layout prints is read back and compared: should it ever differ
+    (a value this writer spells wrong), PyYAML's own layout is used instead, without marks."""
     lines = [f"# yaml-language-server: $schema={modeline}"] if modeline else []
     _mapping(doc, 0, lines)
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    plain = _unmarked(doc)
+    try:
+        same = yaml.safe_load(text) == plain
+    except yaml.YAMLError:
+        same = False
+    if not same:  # every string double-quoted: escapes keep any text exact
+        head = lines[0] + "\n" if modeline else ""
+        text = head + yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=100,
+                                     default_style='"')
+    return text
+
+
+def _unmarked(value: Any) -> Any:
+    if isinstance(value, Marked):
+        return _unmarked(value.value)
+    if isinstance(value, dict):
+        return {k: _unmarked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unmarked(v) for v in value]
+    return value
 
 
 def _mapping(doc: dict[str, Any], indent: int, lines: list[str]) -> None:
@@ -33,7 +60,7 @@ def _mapping(doc: dict[str, Any], indent: int, lines: list[str]) -> None:
 
 
 def _value(value: Any, head: str, indent: int, lines: list[str]) -> None:
-    if isinstance(value, str) and "\n" in value:
+    if isinstance(value, str) and "\n" in value and _BLOCK_SAFE.fullmatch(value):
         lines.extend(_block(value, head, indent + 2))
         return
     flow = _flow(value)
@@ -59,7 +86,7 @@ def _sequence(items: list[Any], indent: int, lines: list[str]) -> None:
             first = len(lines)
             _mapping(item, indent + 2, lines)
             lines[first] = pad + "- " + lines[first][indent + 2:]
-        elif isinstance(item, str) and "\n" in item:
+        elif isinstance(item, str) and "\n" in item and _BLOCK_SAFE.fullmatch(item):
             lines.extend(_block(item, f"{pad}-", indent + 2))
         else:
             flow = _flow(item)
@@ -108,12 +135,16 @@ def _flow_scalar(value: Any) -> str | None:
     if isinstance(value, Marked) or (isinstance(value, str) and "\n" in value):
         return None
     text = _scalar(value)
-    if isinstance(value, str) and text == value and (set(value) & _FLOW_UNSAFE or ": " in value):
+    if isinstance(value, str) and text == value and not (
+        _FLOW_PLAIN.fullmatch(value) and not value.endswith(" ")
+    ):
         text = _scalar(value, '"')
     return text
 
 
 def _scalar(value: Any, style: str | None = None) -> str:
+    if isinstance(value, str) and style is None and not _BLOCK_SAFE.fullmatch(value):
+        style = '"'  # NEL, LS, PS and control characters: only escapes keep them exact
     text = yaml.safe_dump(value, default_style=style, width=10**9, allow_unicode=True,
                           explicit_end=False)
     text = text.removesuffix("\n").removesuffix("\n...")
