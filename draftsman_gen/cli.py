@@ -137,6 +137,27 @@ def breaking(model_dir: Path, ref: str, error_format: str) -> None:
     sys.exit(run(model_dir, ref, error_format))
 
 
+@cli.command()
+@click.argument("model_dir", type=MODEL_DIR)
+@click.option("--out", "out_dir", type=OUT_DIR, required=True,
+              help="Folder of the Markdown pages (created if missing).")
+@click.option("--check", "check_only", is_flag=True,
+              help="Write nothing; exit 1 with a diff when --out is not what MODEL_DIR gives.")
+@click.option("--error-format", type=FORMAT_CHOICE, default="text", show_default=True)
+def docs(model_dir: Path, out_dir: Path, check_only: bool, error_format: str) -> None:
+    """Write Markdown pages with Mermaid diagrams of MODEL_DIR into --out (docs/model-docs.md).
+
+    index.md, a page per subdomain and per aggregate: documents, entities, commands, domain
+    events and their handlers, flows with triggers, processors and test cases. Only changed
+    pages are rewritten; pages of elements the model no longer has are removed; files `docs`
+    did not write are never touched. --check (for CI) writes nothing and exits 1 with a diff
+    when --out is stale.
+    """
+    from draftsman_gen.cmd_docs import run
+
+    sys.exit(run(model_dir, out_dir, check_only, error_format))
+
+
 @cli.command("import-xml")
 @click.argument("source", type=click.Path(exists=True, path_type=Path))
 @click.option("--out", "out_dir", type=OUT_DIR, required=True,

@@ -10,6 +10,9 @@ UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_corpus.py tests/test_diagnostics_
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_import_xml.py -k "expected_yaml_and_report"
 # init's new model.
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_init.py -k "expected_model"
+# docs' pages of every example (tests/model_docs) and the fulfilment picture in docs/images
+# (rendered again only when its diagram changed; needs scripts/install-mermaid.sh).
+UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_model_docs.py -k "golden_ones or picture"
 # breaking's output for each case of tests/breaking/cases.yaml.
 UPDATE_GOLDEN=1 .venv/bin/pytest -q tests/test_breaking.py -k "each_change"
 # The diagnostic code table in docs/model-language.md, from draftsman_gen/codes.py.

@@ -11,7 +11,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "draftsman_gen"
 FRONT_END = {"loader", "schema", "semantic", "grammar", "infer", "pyexpr", "naming"}
 BACK_END = {"plan", "contexts", "layout", "render", "format", "generate", "writer", "digest",
-            "vendor"}
+            "vendor", "modeldocs"}
 
 
 def modules() -> dict[str, ast.Module]:
