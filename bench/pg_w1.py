@@ -424,6 +424,10 @@ def statement_kind(query: Any) -> str:
     text = " ".join(text.split())
     if "pg_advisory_xact_lock" in text and text.startswith("BEGIN"):
         return "BEGIN; SELECT pg_advisory_xact_lock(..)"
+    if text.startswith("SELECT pg_advisory_xact_lock("):  # the lock's number is in the text
+        return "SELECT pg_advisory_xact_lock(..)"
+    if text.startswith("BEGIN ISOLATION LEVEL"):
+        return "BEGIN"
     if text.startswith("WITH h AS"):
         return "WITH h AS (head) ... commit CTE"
     return text[:48] + ("..." if len(text) > 48 else "")
