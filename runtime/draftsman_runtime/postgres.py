@@ -75,7 +75,7 @@ from .store import (
     StoredEvent,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_MARK = "draftsman event store"  # the row in draftsman_schema that says the schema is ours
 _LOCK_CLASS = 0x44524654  # "DRFT": the advisory lock's first key; the second is the schema's
 
@@ -85,6 +85,7 @@ CREATE TABLE keychain (
     id TEXT COLLATE "C" NOT NULL,
     CONSTRAINT keychain_pkey PRIMARY KEY (aggregate, key)
 );
+{heads}
 CREATE TABLE events (
     aggregate TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL,
     event_id TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
@@ -124,8 +125,27 @@ CREATE TABLE draftsman_schema (
     CONSTRAINT draftsman_schema_pkey PRIMARY KEY (store)
 )
 """
+# One row per instance: its head version. Every commit moves it with a compare-and-set
+# (UPDATE ... WHERE version = expected), which PostgreSQL checks against the row as the last
+# writer left it, whatever the statement's snapshot: the commit's guarantee does not depend on
+# when its snapshot was taken (see _commit_statement). A head is never negative: the commit's
+# way to abort itself is a row that breaks that check.
+_HEADS = """CREATE TABLE heads (
+    aggregate TEXT COLLATE "C" NOT NULL, id TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL,
+    CONSTRAINT heads_pkey PRIMARY KEY (aggregate, id),
+    CONSTRAINT heads_version CHECK (version >= 0)
+);"""
+_TABLES = _TABLES.replace("{heads}", _HEADS)
 # version -> the statements that turn a store of that version into the next one, in place.
-_MIGRATIONS: dict[int, str] = {}
+_MIGRATIONS: dict[int, str] = {
+    1: _HEADS
+    + """
+INSERT INTO heads (aggregate, id, version)
+    SELECT aggregate, id, MAX(version) FROM (
+        SELECT aggregate, id, version FROM events
+        UNION ALL SELECT aggregate, id, version FROM snapshots
+    ) AS versions GROUP BY aggregate, id""",
+}
 
 # Every relation the schema creates: one of these names held by anything not ours is refused.
 _RELATIONS = (
@@ -133,6 +153,8 @@ _RELATIONS = (
     "draftsman_schema_pkey",
     "keychain",
     "keychain_pkey",
+    "heads",
+    "heads_pkey",
     "events",
     "events_pkey",
     "snapshots",
@@ -197,7 +219,10 @@ _RESTORE = (
     "%(fingerprints)s::text[], %(datas)s::text[]) WITH ORDINALITY "
     "AS w(key, id, version, fingerprint, data, n)), "
     "k AS (INSERT INTO keychain (aggregate, key, id) SELECT %(a)s, key, id FROM wanted "
-    "ORDER BY n ON CONFLICT (aggregate, key) DO NOTHING RETURNING id) "
+    "ORDER BY n ON CONFLICT (aggregate, key) DO NOTHING RETURNING id), "
+    "h AS (INSERT INTO heads (aggregate, id, version) SELECT %(a)s, w.id, w.version "
+    "FROM wanted AS w JOIN k ON k.id = w.id ON CONFLICT (aggregate, id) "
+    "DO UPDATE SET version = GREATEST(heads.version, excluded.version)) "
     "INSERT INTO snapshots (aggregate, id, version, fingerprint, data) "
     "SELECT %(a)s, w.id, w.version, w.fingerprint, w.data FROM wanted AS w JOIN k ON k.id = w.id"
 )
@@ -222,20 +247,27 @@ def _commit_statement(
     deliveries: int,
     snapshot: bool,
     checked: bool,
+    lock: bool,
 ) -> str:
     """The one statement of a commit with these parts (see `_many`; each shape is prepared).
 
-    `h` reads the head, and `n` (for a commit with a checked key) whether the keychain still
-    maps that key to this instance. (The instance's advisory lock is never taken inside this
-    statement: its snapshot would be older than the lock, and a purge meanwhile could free
-    the versions it writes. `commit` takes it in a statement before.) Every write is guarded by `ok` (the head is the expected
-    version, the checked key names the instance) and, with an idempotency record, by that
-    record having been written (inserted, or an expired one taken over), so a conflict or a
-    duplicate writes nothing. A key or version another writer holds is a unique violation that
-    fails the whole statement. It answers the head, whether it wrote, and whether the key
-    still names the instance."""
-    ok = "(SELECT v FROM h) = %(expected)s::int8"
+    From the statement's snapshot, `h` reads the head, `n` (with a checked key) whether the
+    keychain still maps that key to this instance, and the idempotency record is looked at:
+    `seen` says the commit may go ahead as far as that snapshot knows. Then `u` moves the head
+    row from the expected version to the new one (or `c` creates it for a new instance), a
+    compare-and-set that PostgreSQL checks against the row as the last writer left it, after
+    waiting for a writer still at work: whatever the snapshot's age (it may predate the
+    instance's advisory lock, `l`, taken in this statement), two commits at one head never
+    both pass. Every write is guarded by `ok`: the head moved, and the idempotency record was
+    written (`i`). A commit that `seen` let through but that cannot write (another writer moved
+    the head, or took the idempotency key, after the snapshot) aborts the whole statement: `x`
+    writes a head row of -1, which breaks `heads_version` (ConcurrencyError; the unit of work
+    runs again and sees why). Keys or versions another writer holds are unique violations that
+    fail the statement too. It answers the snapshot's head, whether it wrote, and whether the
+    key still names the instance."""
+    head = "(SELECT v FROM h)"
     parts = ["h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v)"]
+    seen = f"{head} = %(expected)s::int8"
     named = "TRUE"
     if checked:
         parts.append(
@@ -243,7 +275,26 @@ def _commit_statement(
             "AND key = %(checked)s AND id = %(i)s) AS v)"
         )
         named = "(SELECT v FROM n)"
-        ok += f" AND {named}"
+        seen += f" AND {named}"
+    if idempotency:
+        seen += (
+            " AND NOT EXISTS (SELECT FROM idempotency WHERE flow = %(flow)s AND key = %(ikey)s "
+            "AND (expires IS NULL OR expires > %(recorded)s::float8))"
+        )
+    source = ""
+    if lock:  # the advisory lock, before the head row is compared
+        parts.append("l AS (SELECT pg_advisory_xact_lock(%(lock)s::int8))")
+        source = " FROM l"
+    parts.append(
+        f"u AS (UPDATE heads SET version = %(new)s::int8{source} WHERE aggregate = %(a)s "
+        f"AND id = %(i)s AND version = %(expected)s::int8 AND {seen} RETURNING 1)"
+    )
+    parts.append(
+        "c AS (INSERT INTO heads (aggregate, id, version) SELECT %(a)s, %(i)s, %(new)s::int8 "
+        f"WHERE %(expected)s::int8 = 0 AND {seen} ON CONFLICT (aggregate, id) DO NOTHING "
+        "RETURNING 1)"
+    )
+    ok = "(EXISTS (SELECT FROM u) OR EXISTS (SELECT FROM c))"
     if idempotency:
         parts.append(
             "i AS (INSERT INTO idempotency (flow, key, expires) "
@@ -252,6 +303,10 @@ def _commit_statement(
             "WHERE idempotency.expires <= %(recorded)s::float8 RETURNING 1)"
         )
         ok += " AND EXISTS (SELECT FROM i)"
+    parts.append(
+        f"x AS (INSERT INTO heads (aggregate, id, version) SELECT %(a)s, %(i)s, -1 "
+        f"WHERE {seen} AND NOT ({ok}))"
+    )
     if remove:
         keys = "key = %(remove)s" if remove == 1 else "key = ANY(%(remove)s::text[])"
         parts.append(
@@ -294,7 +349,7 @@ def _commit_statement(
             "fingerprint = excluded.fingerprint, data = excluded.data)"
         )
     written = "EXISTS (SELECT FROM i)" if idempotency else "TRUE"
-    return "WITH " + ", ".join(parts) + f" SELECT (SELECT v FROM h), {written}, {named}"
+    return "WITH " + ", ".join(parts) + f" SELECT {head}, {written}, {named}"
 
 
 class _Guard:
@@ -647,7 +702,8 @@ class PostgresEventStore(EventStore):
                 f"{where} was written by a newer draftsman-runtime (store schema {version}; this "
                 f"runtime reads schema {SCHEMA_VERSION}): upgrade draftsman-runtime"
             )
-        missing = [table for table in _STORE_TABLES if table not in found]
+        tables = _STORE_TABLES + (("heads",) if version >= 2 else ())  # heads came in 2
+        missing = [table for table in tables if table not in found]
         if missing:
             return (
                 f"{where} is a damaged draftsman event store (it lacks the tables "
@@ -797,22 +853,26 @@ class PostgresEventStore(EventStore):
             _many(len(commit.deliveries)),
             snapshot is not None,
             commit.checked_key is not None,
+            commit.checked_key is not None and self._in_exclusive and self.lock_instances,
         )
+        params["new"] = expected + len(events)
         checked = commit.checked_key
         if checked is not None:
             params["checked"] = checked
+            params["lock"] = self._lock_key(agg, checked)  # what `lookup` would have taken
         with self._guard as cur:
-            locking = checked is not None and self._in_exclusive and self.lock_instances
-            if locking and commit.alone and not self._begun and self._transaction.outermost:
-                row = self._commit_alone(cur, commit, statement, params)
-            else:
-                if locking:  # what `lookup` would have taken, before the head is read
-                    self._lock_instance(cur, agg, str(checked))
-                self._write(cur)
-                try:
-                    row = cur.execute(statement, params).fetchone()
-                except pg_errors.UniqueViolation as exc:
-                    raise self._conflict(commit, exc) from exc
+            if not (commit.alone and not self._begun and self._transaction.outermost):
+                self._write(cur)  # else: the statement is a transaction of its own
+            try:
+                row = cur.execute(statement, params).fetchone()
+            except pg_errors.UniqueViolation as exc:
+                raise self._conflict(commit, exc) from exc
+            except pg_errors.CheckViolation as exc:
+                if exc.diag.constraint_name != "heads_version":
+                    raise
+                raise ConcurrencyError(
+                    f"{agg} {agg_id}: another writer moved the head from version {expected}"
+                ) from exc
         assert row is not None
         head, written, named = row
         if head != expected:
@@ -822,45 +882,6 @@ class PostgresEventStore(EventStore):
         if not written:
             flow, key, _expires = commit.idempotency or ("", "", None)
             raise DuplicateError(f"{flow}: {key} was already processed")
-
-    def _commit_alone(
-        self, cur: psycopg.Cursor[Any], commit: Commit, statement: str, params: dict[str, Any]
-    ) -> Any:
-        """BEGIN, the instance's lock, the commit statement and COMMIT in one round trip
-        (a pipeline): the statement starts after the lock is held, so it reads the head as
-        the previous holder left it, and nothing else is written in this unit of work."""
-        conn = cur.connection
-        lock = self._lock_key(commit.aggregate, str(commit.checked_key))
-        result = conn.cursor()
-        try:
-            with conn.pipeline():
-                cur.execute(_BEGIN, prepare=False)
-                cur.execute(b"SELECT pg_advisory_xact_lock(%d)" % lock, prepare=False)
-                result.execute(statement, params)
-                cur.execute(b"COMMIT", prepare=False)
-            return result.fetchone()
-        except pg_errors.UniqueViolation as exc:
-            self._rollback(cur)
-            raise self._conflict(commit, exc) from exc
-        except psycopg.OperationalError as exc:
-            if not conn.closed:
-                self._rollback(cur)
-                raise
-            raise StoreError(
-                f"lost the connection to {self.where} while committing: whether this unit of "
-                "work was stored is unknown"
-            ) from exc
-        except psycopg.Error:
-            self._rollback(cur)
-            raise
-        finally:
-            result.close()
-
-    @staticmethod
-    def _rollback(cur: psycopg.Cursor[Any]) -> None:
-        """End a transaction a failed pipeline left open (COMMIT was never run)."""
-        if cur.connection.info.transaction_status != pq.TransactionStatus.IDLE:
-            cur.execute(b"ROLLBACK", prepare=False)
 
     def _conflict(self, commit: Commit, exc: pg_errors.UniqueViolation) -> Exception:
         """A unique key another writer took between our read and this write."""

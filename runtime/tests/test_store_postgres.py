@@ -25,7 +25,7 @@ from postgres_cluster import Cluster, _free_port
 from store_conformance import StoreConformance
 
 from draftsman_runtime.errors import ConcurrencyError, KeyTakenError, StoreError
-from draftsman_runtime.store import Commit, EventStore, NewDelivery, Settlement
+from draftsman_runtime.store import Commit, EventStore, NewDelivery, Settlement, Snapshot
 
 try:
     import psycopg
@@ -283,10 +283,63 @@ def test_a_newer_schema_is_refused_untouched(pg: Cluster, admin: psycopg.Connect
     schema = fresh()
     PostgresEventStore(pg.url(), schema=schema).close()
     admin.execute(f"UPDATE {schema}.draftsman_schema SET version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(StoreError, match=r"newer draftsman-runtime \(store schema 2; this runtime"):
+    with pytest.raises(StoreError, match=r"newer draftsman-runtime \(store schema 3; this runtime"):
         PostgresEventStore(pg.url(), schema=schema)
     version = admin.execute(f"SELECT version FROM {schema}.draftsman_schema").fetchone()
     assert version == (SCHEMA_VERSION + 1,)
+
+
+def test_a_schema_1_store_is_upgraded_in_place_with_its_heads(
+    pg: Cluster, admin: psycopg.Connection[Any]
+) -> None:
+    """Schema 1 (runtime 0.3.0 before the head rows) had no `heads`: opening it creates them
+    from the events and snapshots, once, and writers go on where the instances were."""
+    schema = fresh()
+    store = PostgresEventStore(pg.url(), schema=schema)
+    store.commit(Commit("Thing", "id-1", 0, events=[("e1", "Happened", {}), ("e2", "Happened", {})],
+                        add_keys=["k1"], recorded=1.0))
+    store.restore("Thing", [("k2", Snapshot(7, "fp", {"n": 1}))])
+    store.close()
+    admin.execute(f"DROP TABLE {schema}.heads")  # as schema 1 was
+    admin.execute(f"UPDATE {schema}.draftsman_schema SET version = 1")
+    store = PostgresEventStore(pg.url(), schema=schema)
+    try:
+        heads = admin.execute(f"SELECT id, version FROM {schema}.heads ORDER BY version").fetchall()
+        restored = store.resolve("Thing", "k2")
+        assert heads == [("id-1", 2), (restored, 7)]
+        assert admin.execute(f"SELECT version FROM {schema}.draftsman_schema").fetchone() == (
+            SCHEMA_VERSION,)
+        store.commit(Commit("Thing", "id-1", 2, events=[("e3", "Happened", {})], recorded=2.0))
+        with pytest.raises(ConcurrencyError):
+            store.commit(Commit("Thing", "id-1", 2, events=[("e4", "Happened", {})], recorded=2.0))
+        assert [e.version for e in store.history("Thing", "id-1")] == [1, 2, 3]
+    finally:
+        store.close()
+
+
+def test_a_head_row_moved_by_another_writer_aborts_the_whole_commit(
+    pg: Cluster, admin: psycopg.Connection[Any]
+) -> None:
+    """What the compare-and-set is for: the statement's view says the head is 2, the head row
+    says otherwise (as when another writer committed after the snapshot and a purge freed the
+    versions): nothing of the commit is written, and it is a conflict."""
+    schema = fresh()
+    store = PostgresEventStore(pg.url(), schema=schema)
+    try:
+        store.commit(Commit("Thing", "id-1", 0, events=[("e1", "Happened", {}), ("e2", "Happened", {})],
+                            add_keys=["k"], recorded=1.0))
+        admin.execute(f"UPDATE {schema}.heads SET version = 5")  # moved, events already purged
+        commit = Commit("Thing", "id-1", 2, events=[("e3", "Happened", {})], add_keys=["k2"],
+                        idempotency=("Thing.Do", "r1", None), recorded=2.0,
+                        deliveries=[NewDelivery("e3", "Happened", "Other.Flow", {}, "Thing k@3")])
+        with pytest.raises(ConcurrencyError, match="another writer moved the head"):
+            store.commit(commit)
+        assert [e.version for e in store.history("Thing", "id-1")] == [1, 2]
+        assert store.resolve("Thing", "k2") is None
+        assert store.lookup("Thing", "k", "Thing.Do", "r1", 3.0).processed is False
+        assert store.due(10.0, 10) == []
+    finally:
+        store.close()
 
 
 # -- several connections ---------------------------------------------------------------------
