@@ -136,6 +136,11 @@ _HEADS = """CREATE TABLE heads (
     CONSTRAINT heads_version CHECK (version >= 0)
 );"""
 _TABLES = _TABLES.replace("{heads}", _HEADS)
+# The commit reads the head from its row (one index lookup); 0 for a new instance.
+_HEAD_ROW = (
+    "h AS (SELECT COALESCE((SELECT version FROM heads WHERE aggregate = %(a)s "
+    "AND id = %(i)s), 0) AS v)"
+)
 # version -> the statements that turn a store of that version into the next one, in place.
 _MIGRATIONS: dict[int, str] = {
     1: _HEADS
@@ -248,6 +253,7 @@ def _commit_statement(
     snapshot: bool,
     checked: bool,
     lock: bool,
+    new_instance: bool,
 ) -> str:
     """The one statement of a commit with these parts (see `_many`; each shape is prepared).
 
@@ -266,7 +272,7 @@ def _commit_statement(
     fail the statement too. It answers the snapshot's head, whether it wrote, and whether the
     key still names the instance."""
     head = "(SELECT v FROM h)"
-    parts = ["h AS (SELECT " + _HEAD.format(a="%(a)s", i="%(i)s") + " AS v)"]
+    parts = [_HEAD_ROW]
     seen = f"{head} = %(expected)s::int8"
     named = "TRUE"
     if checked:
@@ -289,12 +295,13 @@ def _commit_statement(
         f"u AS (UPDATE heads SET version = %(new)s::int8{source} WHERE aggregate = %(a)s "
         f"AND id = %(i)s AND version = %(expected)s::int8 AND {seen} RETURNING 1)"
     )
-    parts.append(
-        "c AS (INSERT INTO heads (aggregate, id, version) SELECT %(a)s, %(i)s, %(new)s::int8 "
-        f"WHERE %(expected)s::int8 = 0 AND {seen} ON CONFLICT (aggregate, id) DO NOTHING "
-        "RETURNING 1)"
-    )
-    ok = "(EXISTS (SELECT FROM u) OR EXISTS (SELECT FROM c))"
+    ok = "EXISTS (SELECT FROM u)"
+    if new_instance:  # expected version 0: the head row may not exist yet
+        parts.append(
+            "c AS (INSERT INTO heads (aggregate, id, version) SELECT %(a)s, %(i)s, "
+            f"%(new)s::int8 WHERE {seen} ON CONFLICT (aggregate, id) DO NOTHING RETURNING 1)"
+        )
+        ok = "(EXISTS (SELECT FROM u) OR EXISTS (SELECT FROM c))"
     if idempotency:
         parts.append(
             "i AS (INSERT INTO idempotency (flow, key, expires) "
@@ -854,6 +861,7 @@ class PostgresEventStore(EventStore):
             snapshot is not None,
             commit.checked_key is not None,
             commit.checked_key is not None and self._in_exclusive and self.lock_instances,
+            expected == 0,
         )
         params["new"] = expected + len(events)
         checked = commit.checked_key

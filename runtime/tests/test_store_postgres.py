@@ -317,23 +317,37 @@ def test_a_schema_1_store_is_upgraded_in_place_with_its_heads(
         store.close()
 
 
-def test_a_head_row_moved_by_another_writer_aborts_the_whole_commit(
-    pg: Cluster, admin: psycopg.Connection[Any]
-) -> None:
-    """What the compare-and-set is for: the statement's view says the head is 2, the head row
-    says otherwise (as when another writer committed after the snapshot and a purge freed the
-    versions): nothing of the commit is written, and it is a conflict."""
+def test_a_head_row_moved_by_another_writer_aborts_the_whole_commit(pg: Cluster) -> None:
+    """What the compare-and-set is for: the commit's snapshot says the head is 2, but another
+    transaction holds the head row and moves it to 5 (as a writer that committed after the
+    snapshot would, with a purge freeing the versions): the commit waits for that row, finds
+    it moved, and writes nothing; it is a conflict."""
     schema = fresh()
     store = PostgresEventStore(pg.url(), schema=schema)
     try:
         store.commit(Commit("Thing", "id-1", 0, events=[("e1", "Happened", {}), ("e2", "Happened", {})],
                             add_keys=["k"], recorded=1.0))
-        admin.execute(f"UPDATE {schema}.heads SET version = 5")  # moved, events already purged
+        other = psycopg.connect(pg.url())  # a transaction of its own: holds the row
+        other.execute(f"UPDATE {schema}.heads SET version = 5")
         commit = Commit("Thing", "id-1", 2, events=[("e3", "Happened", {})], add_keys=["k2"],
                         idempotency=("Thing.Do", "r1", None), recorded=2.0,
                         deliveries=[NewDelivery("e3", "Happened", "Other.Flow", {}, "Thing k@3")])
-        with pytest.raises(ConcurrencyError, match="another writer moved the head"):
-            store.commit(commit)
+        failed: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                store.commit(commit)
+            except ConcurrencyError as exc:
+                failed.append(exc)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        time.sleep(0.5)  # the commit's statement has started: its snapshot says 2
+        assert writer.is_alive(), "the commit did not wait for the head row"
+        other.commit()
+        writer.join(10)
+        other.close()
+        assert len(failed) == 1 and "another writer moved the head" in str(failed[0])
         assert [e.version for e in store.history("Thing", "id-1")] == [1, 2]
         assert store.resolve("Thing", "k2") is None
         assert store.lookup("Thing", "k", "Thing.Do", "r1", 3.0).processed is False
