@@ -143,7 +143,9 @@ _HEAD_ROW = (
 )
 # version -> the statements that turn a store of that version into the next one, in place.
 _MIGRATIONS: dict[int, str] = {
-    1: _HEADS
+    # SHARE mode waits for commits in flight and holds off new ones until the heads are in.
+    1: "LOCK TABLE events, snapshots IN SHARE MODE;\n"
+    + _HEADS
     + """
 INSERT INTO heads (aggregate, id, version)
     SELECT aggregate, id, MAX(version) FROM (
@@ -708,6 +710,11 @@ class PostgresEventStore(EventStore):
             return (
                 f"{where} was written by a newer draftsman-runtime (store schema {version}; this "
                 f"runtime reads schema {SCHEMA_VERSION}): upgrade draftsman-runtime"
+            )
+        if version < 2 and "heads" in found:  # not ours: schema 1 had no such table
+            return (
+                f"{where} holds a relation named heads that is not the store's, and the upgrade "
+                "to store schema 2 would create one; rename it, then start again"
             )
         tables = _STORE_TABLES + (("heads",) if version >= 2 else ())  # heads came in 2
         missing = [table for table in tables if table not in found]

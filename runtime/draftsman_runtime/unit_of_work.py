@@ -181,6 +181,7 @@ class UnitOfWork:
             outcome = self._try(spec, payload, key, idem, now, delivery, known, True)
             if isinstance(outcome[0], Accepted):  # committed: the store agreed
                 return outcome
+            # A rejection (or a commit without events) from the cache: ask the store.
         found = self.store.lookup(agg.name, key, spec.flow, idem, now)
         return self._try(spec, payload, key, idem, now, delivery, found, False)
 
@@ -237,6 +238,11 @@ class UnitOfWork:
                 None,
             )
         events = tuple((e.EVENT_TYPE, e.to_dict()) for e in flow.events)
+        if checked and not events:
+            # A commit without events leaves the head where it was, so the store's
+            # compare-and-set on the head could not tell it from a concurrent one (a key
+            # moved without an event, say): such a unit of work looks the key up instead.
+            return _LOOK_UP, None
         correlation = delivery.correlation if delivery is not None else ""
         commit = self._commit(spec, aggregate_id, key, identity, version, events, now, correlation)
         if checked:
@@ -389,6 +395,10 @@ class UnitOfWork:
         commit = Commit(agg.name, new_id(), 0, add_keys=[key], recorded=self.clock())
         commit.snapshot = Snapshot(0, agg.fingerprint, agg.document_to_dict(document))
         self.store.commit(commit)
+
+
+# What `_try` answers when a unit of work on a cached document must look its key up instead.
+_LOOK_UP = Rejected("", "conflict", "look the key up")
 
 
 def new_id() -> str:

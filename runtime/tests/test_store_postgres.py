@@ -317,6 +317,46 @@ def test_a_schema_1_store_is_upgraded_in_place_with_its_heads(
         store.close()
 
 
+def test_the_upgrade_waits_for_a_commit_in_flight(
+    pg: Cluster, admin: psycopg.Connection[Any]
+) -> None:
+    """A schema 1 writer's commit still open when the upgrade starts: the upgrade waits for
+    it, so the head row it writes counts that commit's events too."""
+    schema = fresh()
+    PostgresEventStore(pg.url(), schema=schema).close()
+    admin.execute(f"DROP TABLE {schema}.heads")
+    admin.execute(f"UPDATE {schema}.draftsman_schema SET version = 1")
+    inflight = psycopg.connect(pg.url())
+    inflight.execute(f"INSERT INTO {schema}.events VALUES ('Thing', 'id-1', 1, 'e1', 'Happened', "
+                     "'{}', 1.0)")
+    opened: list[PostgresEventStore] = []
+    upgrade = threading.Thread(target=lambda: opened.append(
+        PostgresEventStore(pg.url(), schema=schema)))
+    upgrade.start()
+    time.sleep(0.5)
+    assert upgrade.is_alive(), "the upgrade did not wait for the commit in flight"
+    inflight.commit()
+    inflight.close()
+    upgrade.join(20)
+    try:
+        assert admin.execute(f"SELECT version FROM {schema}.heads").fetchall() == [(1,)]
+    finally:
+        opened[0].close()
+
+
+def test_a_foreign_heads_table_stops_the_upgrade_in_one_sentence(
+    pg: Cluster, admin: psycopg.Connection[Any]
+) -> None:
+    schema = fresh()
+    PostgresEventStore(pg.url(), schema=schema).close()
+    admin.execute(f"DROP TABLE {schema}.heads")
+    admin.execute(f"UPDATE {schema}.draftsman_schema SET version = 1")
+    admin.execute(f"CREATE TABLE {schema}.heads (id int)")
+    with pytest.raises(StoreError, match="holds a relation named heads that is not the store's"):
+        PostgresEventStore(pg.url(), schema=schema)
+    assert admin.execute(f"SELECT version FROM {schema}.draftsman_schema").fetchone() == (1,)
+
+
 def test_a_head_row_moved_by_another_writer_aborts_the_whole_commit(pg: Cluster) -> None:
     """What the compare-and-set is for: the commit's snapshot says the head is 2, but another
     transaction holds the head row and moves it to 5 (as a writer that committed after the
