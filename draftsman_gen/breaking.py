@@ -37,6 +37,7 @@ class Change:
 
 def compare(old: ir.Model, new: ir.Model) -> list[Change]:
     changes: list[Change] = []
+    regexes = ({p.name: p.regex for p in old.patterns}, {p.name: p.regex for p in new.patterns})
     new_aggs = {a.name: a for a in new.aggregates}
     for agg in old.aggregates:
         if agg.name not in new_aggs:
@@ -53,7 +54,7 @@ def compare(old: ir.Model, new: ir.Model) -> list[Change]:
                 f"{command.graphql_namespace}.{command.graphql_name} fail, and stored commands "
                 "not yet run are dead-lettered")))
             continue
-        changes += _command(command, new_commands[command.name])
+        changes += _command(command, new_commands[command.name], regexes)
     return changes
 
 
@@ -148,7 +149,10 @@ def _document(old: ir.Aggregate, new: ir.Aggregate) -> list[Change]:
 
 
 # -- commands: what clients send -------------------------------------------------------------
-def _command(old: ir.Command, new: ir.Command) -> list[Change]:
+_Regexes = tuple[dict[str, str], dict[str, str]]  # pattern name -> regex, old and new
+
+
+def _command(old: ir.Command, new: ir.Command, regexes: _Regexes) -> list[Change]:
     changes = []
     file = new.loc.file
     if (old.graphql_namespace, old.graphql_name) != (new.graphql_namespace, new.graphql_name):
@@ -164,12 +168,13 @@ def _command(old: ir.Command, new: ir.Command) -> list[Change]:
         changes.append(Change("DG510", file, ("user-must-match",), (
             f"{new.name} now requires {new.user_must_match!r} to be the caller's username: "
             "other callers are refused")))
-    changes += _command_fields(new, old.fields, new.fields, ())
+    changes += _command_fields(new, old.fields, new.fields, (), regexes)
     return changes
 
 
 def _command_fields(command: ir.Command, old: tuple[ir.Field, ...],
-                    new: tuple[ir.Field, ...], prefix: tuple[str, ...]) -> list[Change]:
+                    new: tuple[ir.Field, ...], prefix: tuple[str, ...],
+                    regexes: _Regexes) -> list[Change]:
     changes = []
     file = command.loc.file
     fields = {f.name: f for f in new}
@@ -189,15 +194,18 @@ def _command_fields(command: ir.Command, old: tuple[ir.Field, ...],
                 f"field {name!r} of command {command.name} changed type from {field.type} to "
                 f"{now.type}: clients sending {field.type} values are refused")))
         elif field.type == now.type == "ObjectList":
-            changes += _command_fields(command, field.fields, now.fields, (*prefix, field.name))
+            changes += _command_fields(command, field.fields, now.fields, (*prefix, field.name),
+                                       regexes)
         if now.required and not field.required:
             changes.append(Change("DG509", file, path, (
                 f"field {name!r} of command {command.name} is now required (its default or "
                 "auto-fill is gone): clients that leave it out are refused")))
-        if now.pattern is not None and now.pattern != field.pattern:
+        was = regexes[0].get(field.pattern or "")
+        if now.pattern is not None and regexes[1].get(now.pattern) != was:
             changes.append(Change("DG509", file, (*path, "pattern"), (
                 f"field {name!r} of command {command.name} must now match the pattern "
-                f"{now.pattern} (was {field.pattern or 'none'}): values clients send today "
+                f"{now.pattern} ({regexes[1].get(now.pattern)!r}; was "
+                f"{repr(was) if was is not None else 'none'}): values clients send today "
                 "may be refused")))
     for now in new:
         if now.name not in old_names and now.required:

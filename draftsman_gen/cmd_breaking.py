@@ -8,12 +8,10 @@ a git repository, an unknown ref)."""
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
-import tarfile
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from draftsman_gen import ir
 from draftsman_gen.breaking import Change, compare
@@ -78,13 +76,43 @@ def _checkout(model_dir: Path, ref: str, scratch: Path) -> Path | None:
     except _Usage:
         raise _Usage(f"{ref!r} is not a commit of {top}") from None
     rel = model_dir.resolve().relative_to(top.resolve()).as_posix()
-    listed = _git(top, "ls-tree", "-d", "--name-only", commit.decode().strip(), "--", rel)
+    sha = commit.decode().strip()
+    listed = _git(top, "ls-tree", "-d", "--name-only", sha, "--", rel)
     if rel != "." and not listed.strip():
         return None
-    archive = _git(top, "archive", "--format=tar", commit.decode().strip(), "--", rel)
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(scratch, filter="data")  # refuses links and paths out of scratch
+    _extract(top, sha, rel, scratch)
     return scratch / rel
+
+
+def _extract(top: Path, sha: str, rel: str, scratch: Path) -> None:
+    """The regular files under `rel` at commit `sha`, written under `scratch` as stored in
+    git: not `git archive`, which would leave out `export-ignore` files and run filters.
+    Symbolic links and submodules are left out (a model is regular files)."""
+    listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", sha, "--", rel)
+    blobs: list[tuple[str, str]] = []
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, name = entry.partition(b"\t")
+        mode, kind, blob = meta.decode().split()
+        path = PurePosixPath(name.decode("utf-8", "surrogateescape"))
+        if kind == "blob" and mode in ("100644", "100755") and ".." not in path.parts:
+            blobs.append((blob, str(path)))
+    if not blobs:
+        return
+    done = subprocess.run(["git", "-C", str(top), "cat-file", "--batch"],
+                          input=b"".join(f"{blob}\n".encode() for blob, _ in blobs),
+                          capture_output=True, check=False, timeout=120)
+    if done.returncode != 0:
+        raise _Usage(f"git cat-file failed at {sha[:12]}")
+    data, at = done.stdout, 0
+    for _blob, rel_path in blobs:
+        header_end = data.index(b"\n", at)
+        size = int(data[at:header_end].split()[2])
+        target = scratch / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data[header_end + 1:header_end + 1 + size])
+        at = header_end + 1 + size + 1
 
 
 def _compiled(folder: Path, what: str, error_format: str) -> ir.Model | None:

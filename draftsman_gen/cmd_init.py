@@ -43,12 +43,21 @@ def run(folder: Path, name: str | None, force: bool) -> int:
         sys.stderr.write(f"draftsman-gen: {folder} is not empty; use --force to add a new "
                          "model to it (files of the same name are replaced)\n")
         return 2
+    if (folder / "draftsman.yaml").exists():
+        sys.stderr.write(f"draftsman-gen: {folder} already holds a model (draftsman.yaml); init "
+                         "starts a new one: choose another folder\n")
+        return 2
     name = name if name is not None else _name(folder.resolve().name)
     problem = pascal_problem(name)
     if problem:
         sys.stderr.write(f"draftsman-gen: --name {name!r} {problem}\n")
         return 2
     texts = _texts(name)
+    blocked = _blocked(folder, texts)
+    if blocked:
+        sys.stderr.write(f"draftsman-gen: {blocked} is in the way of a file init writes; "
+                         "nothing was written\n")
+        return 2
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".init-", dir=folder.parent))
     try:
@@ -87,6 +96,19 @@ def _texts(name: str) -> dict[str, str]:
     for schema, text in schema_texts().items():
         texts[f"schemas/{schema}"] = text
     return texts
+
+
+def _blocked(folder: Path, texts: dict[str, str]) -> Path | None:
+    """A path in `folder` that is not what writing `texts` needs (a file where a folder must
+    go, or a folder where a file must go), if there is one."""
+    for rel in texts:
+        target = folder / rel
+        for parent in [*reversed(target.relative_to(folder).parents)][1:]:
+            if (folder / parent).exists() and not (folder / parent).is_dir():
+                return folder / parent
+        if target.is_dir() or target.is_symlink():
+            return target
+    return None
 
 
 def _write(folder: Path, texts: dict[str, str]) -> None:

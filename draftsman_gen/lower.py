@@ -41,7 +41,13 @@ PACKAGE_ENTRIES = {**_taken(MODULE, "__init__", "__main__", "commands", "express
                             "registry", "lib", VENDOR),
                    **_taken("a name the package's __init__.py defines", "require", "service",
                             "REGISTRY")}
-RESERVED_PACKAGES = frozenset({"tests", "draftsman_runtime", "draftsman_gen"})
+# The tests folder, the tools, and what a generated service or its tests import: a package of
+# one of these names would shadow it (`python -m pytest` would run the service's CLI).
+RESERVED_PACKAGES = frozenset({
+    "tests", "draftsman_runtime", "draftsman_gen", "pytest", "hypothesis", "starlette",
+    "uvicorn", "ariadne", "graphql", "jwt", "boto3", "botocore", "psycopg", "psycopg_pool",
+    "anyio", "httpx",
+})
 DOCUMENT_NAMES = {**FUTURE, **_taken(IMPORT, "dataclass", "field", "Any", "ClassVar", "Entities",
                                      "FieldSpec"),
                   **_taken(OWN, "BUSINESS_KEY", "FINGERPRINT", "new_document", "set_key")}
@@ -254,7 +260,8 @@ def _check(model: ir.Model, names: Names, diags: Diagnostics) -> None:
     report = _Report(diags)
     if pkg in RESERVED_PACKAGES or pkg in sys.stdlib_module_names:
         report(model.package_loc, pkg, "DG309", f"the package name '{pkg}' is taken (by "
-               "Python's standard library, the runtime or the tests folder); set another "
+               "Python's standard library, the runtime, a library the service uses, or the tests "
+               "folder); set another "
                "'package' in draftsman.yaml")
     package = _Namespace(f"the package folder {pkg}/", report, PACKAGE_ENTRIES)
     tests = _Namespace("the tests/ folder", report, TEST_FOLDER)

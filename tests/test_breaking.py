@@ -124,3 +124,19 @@ def test_a_new_model_and_an_invalid_one(repo: Path) -> None:
     finally:
         git(repo, "checkout", "-q", "-f", "main")
         git(repo, "clean", "-qfd")
+
+
+def test_the_model_at_the_ref_is_read_as_stored_in_git(tmp_path: Path) -> None:
+    """Not as `git archive` would give it: a file marked export-ignore is still part of the
+    model, and a symbolic link in the tree (to anywhere) is left out, not followed."""
+    root = tmp_path / "repo"
+    shutil.copytree(HERE / "base", root / "model")
+    (root / ".gitattributes").write_text("model/commands/Ledger/ArchiveRequested.yaml export-ignore\n")
+    (root / "model" / "lib").mkdir()
+    (root / "model" / "lib" / "etc").symlink_to("/etc")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    result = invoke("breaking", str(root / "model"), "--against", "HEAD")
+    assert result.exit_code == 0, result.output
+    assert "no breaking changes against HEAD" in result.stderr

@@ -82,3 +82,22 @@ def test_bad_names_write_nothing(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == []
     (tmp_path / "file").write_text("x")
     assert invoke("init", str(tmp_path / "file")).exit_code == 2
+
+
+def test_force_never_merges_into_another_model_nor_writes_around_a_file(tmp_path: Path) -> None:
+    assert invoke("init", str(tmp_path / "a"), "--name", "Alpha").exit_code == 0
+    again = invoke("init", str(tmp_path / "a"), "--name", "Beta", "--force")
+    assert again.exit_code == 2 and "already holds a model" in again.stderr
+    assert "name: Alpha" in (tmp_path / "a" / "draftsman.yaml").read_text()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "commands").write_text("a file where a folder goes")
+    blocked = invoke("init", str(tmp_path / "b"), "--name", "Beta", "--force")
+    assert blocked.exit_code == 2 and "is in the way" in blocked.stderr
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["commands"]
+
+
+def test_a_package_that_would_shadow_a_library_of_the_service_is_refused(tmp_path: Path) -> None:
+    for name in ("Pytest", "Starlette"):
+        result = invoke("init", str(tmp_path / name), "--name", name)
+        assert result.exit_code == 1 and "error[DG309]" in result.stdout, result.output
+        assert not (tmp_path / name).exists()
