@@ -17,11 +17,14 @@ The rules, and why (docs/breaking.md):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from draftsman_gen import ir
 
 Path_ = tuple[str | int, ...]
+# a field's dotted name, its YAML path, and the field before and after (None: absent)
+_Pair = tuple[str, Path_, ir.Field | None, ir.Field | None]
 
 _LOOSER = {("Int", "Float")}  # (old, new) types whose old values the new type accepts
 _ACCESS_ORDER = {"anonymous": 0, "authenticated": 1, "role": 2}
@@ -76,45 +79,57 @@ def _aggregate(old: ir.Aggregate, new: ir.Aggregate) -> list[Change]:
                 "one cannot be loaded")))
             continue
         now = new_events[event.name]
-        changes += _event_fields(now, event.fields, now.fields, ())
+        changes += _event_fields(now, event.fields, now.fields)
     changes += _document(old, new)
     return changes
 
 
-def _event_fields(event: ir.Event, old: tuple[ir.Field, ...], new: tuple[ir.Field, ...],
-                  prefix: tuple[str, ...]) -> list[Change]:
+def _pairs(old: tuple[ir.Field, ...], new: tuple[ir.Field, ...],
+           prefix: tuple[str, ...] = ()) -> Iterator[_Pair]:
+    """Each field of `old` and of `new` by name: its dotted name, its YAML path in the new
+    file (for a removed field, its parent's), and the field before and after (None when
+    absent). The items of an ObjectList that kept its type are paired too."""
+    kept = {f.name: f for f in new}
+    for field in old:
+        now = kept.get(field.name)
+        name = ".".join((*prefix, field.name))
+        if now is None:
+            yield name, ("fields", *prefix), field, None
+            continue
+        yield name, ("fields", *prefix, field.name), field, now
+        if field.type == now.type == "ObjectList":
+            yield from _pairs(field.fields, now.fields, (*prefix, field.name))
+    was = {f.name for f in old}
+    for now in new:
+        if now.name not in was:
+            yield ".".join((*prefix, now.name)), ("fields", *prefix, now.name), None, now
+
+
+def _event_fields(event: ir.Event, old: tuple[ir.Field, ...],
+                  new: tuple[ir.Field, ...]) -> list[Change]:
     """Stored events were written with `old`; the new code reads them with `new`."""
     changes = []
-    file = event.loc.file
-    new_fields = {f.name: f for f in new}
-    where = ".".join((*prefix, "")) if prefix else ""
-    old_names = {f.name for f in old}
-    for field in old:
-        name = where + field.name
-        if field.name not in new_fields:
-            changes.append(Change("DG503", file, ("fields", *prefix), (
-                f"field {name!r} of domain event {event.name} was removed (or renamed): stored "
-                f"{event.name} events keep it, but nothing reads it any more, so documents "
-                "rebuilt from them and pending deliveries lose it")))
-            continue
-        now = new_fields[field.name]
-        path = ("fields", *prefix, field.name)
-        if field.type != now.type and (field.type, now.type) not in _LOOSER:
-            changes.append(Change("DG504", file, path, (
-                f"field {name!r} of domain event {event.name} changed type from {field.type} "
-                f"to {now.type}: stored events hold {field.type} values")))
-        elif field.type == now.type == "ObjectList":
-            changes += _event_fields(event, field.fields, now.fields, (*prefix, field.name))
-        if field.has_default and not now.has_default:
-            changes.append(Change("DG506", file, path, (
-                f"field {name!r} of domain event {event.name} lost its default: stored events "
-                "written without it can no longer be read")))
-    for now in new:
-        if now.name not in old_names and not now.has_default:
-            changes.append(Change("DG506", file, ("fields", *prefix, now.name), (
-                f"new field {where + now.name!r} of domain event {event.name} has no default: "
-                f"stored {event.name} events lack it and can no longer be read; give it a "
-                "default")))
+    file, what = event.loc.file, f"of domain event {event.name}"
+    for name, path, field, now in _pairs(old, new):
+        if now is None:
+            changes.append(Change("DG503", file, path, (
+                f"field {name!r} {what} was removed (or renamed): stored {event.name} events "
+                "keep it, but nothing reads it any more, so documents rebuilt from them and "
+                "pending deliveries lose it")))
+        elif field is None:
+            if not now.has_default:
+                changes.append(Change("DG506", file, path, (
+                    f"new field {name!r} {what} has no default: stored {event.name} events "
+                    "lack it and can no longer be read; give it a default")))
+        else:
+            if field.type != now.type and (field.type, now.type) not in _LOOSER:
+                changes.append(Change("DG504", file, path, (
+                    f"field {name!r} {what} changed type from {field.type} to {now.type}: "
+                    f"stored events hold {field.type} values")))
+            if field.has_default and not now.has_default:
+                changes.append(Change("DG506", file, path, (
+                    f"field {name!r} {what} lost its default: stored events written without "
+                    "it can no longer be read")))
     return changes
 
 
@@ -168,50 +183,41 @@ def _command(old: ir.Command, new: ir.Command, regexes: _Regexes) -> list[Change
         changes.append(Change("DG510", file, ("user-must-match",), (
             f"{new.name} now requires {new.user_must_match!r} to be the caller's username: "
             "other callers are refused")))
-    changes += _command_fields(new, old.fields, new.fields, (), regexes)
+    changes += _command_fields(new, old.fields, new.fields, regexes)
     return changes
 
 
 def _command_fields(command: ir.Command, old: tuple[ir.Field, ...],
-                    new: tuple[ir.Field, ...], prefix: tuple[str, ...],
-                    regexes: _Regexes) -> list[Change]:
+                    new: tuple[ir.Field, ...], regexes: _Regexes) -> list[Change]:
+    """Clients send what `old` accepted; the new service checks it against `new`."""
     changes = []
-    file = command.loc.file
-    fields = {f.name: f for f in new}
-    where = ".".join((*prefix, "")) if prefix else ""
-    old_names = {f.name for f in old}
-    for field in old:
-        name = where + field.name
-        now = fields.get(field.name)
+    file, what = command.loc.file, f"of command {command.name}"
+    for name, path, field, now in _pairs(old, new):
         if now is None:
-            changes.append(Change("DG509", file, ("fields", *prefix), (
-                f"field {name!r} of command {command.name} was removed (or renamed): clients "
-                "that send it are refused (unknown field)")))
-            continue
-        path = ("fields", *prefix, field.name)
-        if field.type != now.type and (field.type, now.type) not in _LOOSER:
             changes.append(Change("DG509", file, path, (
-                f"field {name!r} of command {command.name} changed type from {field.type} to "
-                f"{now.type}: clients sending {field.type} values are refused")))
-        elif field.type == now.type == "ObjectList":
-            changes += _command_fields(command, field.fields, now.fields, (*prefix, field.name),
-                                       regexes)
-        if now.required and not field.required:
-            changes.append(Change("DG509", file, path, (
-                f"field {name!r} of command {command.name} is now required (its default or "
-                "auto-fill is gone): clients that leave it out are refused")))
-        was = regexes[0].get(field.pattern or "")
-        if now.pattern is not None and regexes[1].get(now.pattern) != was:
-            changes.append(Change("DG509", file, (*path, "pattern"), (
-                f"field {name!r} of command {command.name} must now match the pattern "
-                f"{now.pattern} ({regexes[1].get(now.pattern)!r}; was "
-                f"{repr(was) if was is not None else 'none'}): values clients send today "
-                "may be refused")))
-    for now in new:
-        if now.name not in old_names and now.required:
-            changes.append(Change("DG509", file, ("fields", *prefix, now.name), (
-                f"new field {where + now.name!r} of command {command.name} is required: "
-                "clients that do not send it are refused; give it a default")))
+                f"field {name!r} {what} was removed (or renamed): clients that send it are "
+                "refused (unknown field)")))
+        elif field is None:
+            if now.required:
+                changes.append(Change("DG509", file, path, (
+                    f"new field {name!r} {what} is required: clients that do not send it are "
+                    "refused; give it a default")))
+        else:
+            if field.type != now.type and (field.type, now.type) not in _LOOSER:
+                changes.append(Change("DG509", file, path, (
+                    f"field {name!r} {what} changed type from {field.type} to {now.type}: "
+                    f"clients sending {field.type} values are refused")))
+            if now.required and not field.required:
+                changes.append(Change("DG509", file, path, (
+                    f"field {name!r} {what} is now required (its default or auto-fill is "
+                    "gone): clients that leave it out are refused")))
+            was = regexes[0].get(field.pattern or "")
+            if now.pattern is not None and regexes[1].get(now.pattern) != was:
+                changes.append(Change("DG509", file, (*path, "pattern"), (
+                    f"field {name!r} {what} must now match the pattern {now.pattern} "
+                    f"({regexes[1].get(now.pattern)!r}; was "
+                    f"{repr(was) if was is not None else 'none'}): values clients send today "
+                    "may be refused")))
     return changes
 
 
