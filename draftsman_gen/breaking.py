@@ -85,7 +85,7 @@ def _aggregate(old: ir.Aggregate, new: ir.Aggregate) -> list[Change]:
 
 
 def _pairs(old: tuple[ir.Field, ...], new: tuple[ir.Field, ...],
-           prefix: tuple[str, ...] = ()) -> Iterator[_Pair]:
+           prefix: tuple[str, ...] = (), at: Path_ = ("fields",)) -> Iterator[_Pair]:
     """Each field of `old` and of `new` by name: its dotted name, its YAML path in the new
     file (for a removed field, its parent's), and the field before and after (None when
     absent). The items of an ObjectList that kept its type are paired too."""
@@ -94,15 +94,16 @@ def _pairs(old: tuple[ir.Field, ...], new: tuple[ir.Field, ...],
         now = kept.get(field.name)
         name = ".".join((*prefix, field.name))
         if now is None:
-            yield name, ("fields", *prefix), field, None
+            yield name, at, field, None
             continue
-        yield name, ("fields", *prefix, field.name), field, now
+        yield name, (*at, field.name), field, now
         if field.type == now.type == "ObjectList":
-            yield from _pairs(field.fields, now.fields, (*prefix, field.name))
+            yield from _pairs(field.fields, now.fields, (*prefix, field.name),
+                              (*at, field.name, "fields"))
     was = {f.name for f in old}
     for now in new:
         if now.name not in was:
-            yield ".".join((*prefix, now.name)), ("fields", *prefix, now.name), None, now
+            yield ".".join((*prefix, now.name)), (*at, now.name), None, now
 
 
 def _event_fields(event: ir.Event, old: tuple[ir.Field, ...],
